@@ -1,0 +1,136 @@
+"""The `citydesk` command: ingest, ask, retrieve, chat, serve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from assistant.config import Settings, SettingsError, describe
+
+
+def _print_json(data) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _ingest(assistant, args) -> int:
+    report = assistant.ingest(rebuild=args.rebuild, progress=not args.json)
+    if args.json:
+        _print_json(report.as_json())
+        return 0
+    if not report.indexed and not report.removed:
+        print(f"Nothing changed: {len(report.unchanged)} files up to date, nothing embedded.")
+    else:
+        print(f"Indexed {len(report.indexed)} files ({report.embedded} chunks embedded), "
+              f"removed {len(report.removed)}, unchanged {len(report.unchanged)}.")
+    for item in report.rejected:
+        print(f"  rejected {item['path']}: {item['reason']}")
+    print(f"{report.chunks} chunks in the index; {report.seconds:.1f} s.")
+    return 0
+
+
+def _ask(assistant, args) -> int:
+    reply = assistant.ask(args.question, session_id=args.session)
+    if args.json:
+        data = reply.as_json()
+        data.pop("lang")
+        _print_json(data)
+        return 0
+    print(reply.text)
+    for c in reply.citations:
+        print(f"  [{c.n}] {c.title} · {c.section} · {c.doc}")
+    print(f"  ({reply.status}, session {reply.session_id})", file=sys.stderr)
+    return 0
+
+
+def _retrieve(assistant, args) -> int:
+    hits = assistant.retrieve(args.query, k=args.k, domain=args.domain)
+    if args.json:
+        _print_json([h.as_json() for h in hits])
+        return 0
+    for rank, hit in enumerate(hits, 1):
+        print(f"{rank:2d}. {hit.score:.4f}  {hit.doc}  ·  {hit.section}")
+        print("    " + hit.text[:160].replace("\n", " "))
+    return 0
+
+
+def _chat(assistant, args) -> int:
+    print("citydesk — 输入问题，空行或 Ctrl-D 退出 / type a question; empty line or Ctrl-D to quit")
+    session = args.session
+    while True:
+        try:
+            line = input("> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not line.strip():
+            return 0
+        reply = assistant.ask(line, session_id=session)
+        session = reply.session_id
+        print(reply.text)
+        for c in reply.citations:
+            print(f"  [{c.n}] {c.title} · {c.section}")
+
+
+def _serve(assistant, args) -> int:
+    from assistant.api import serve
+
+    serve(assistant, host=args.host or assistant.settings.host, port=args.port or assistant.settings.port)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    settings_help = "\n".join(f"  {name:28s} {doc} (default: {default or 'unset'})" for name, default, doc in describe())
+    parser = argparse.ArgumentParser(prog="citydesk", description="A city's conversational entry point.",
+                                     epilog="settings (environment variables or .env):\n" + settings_help,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="index the knowledge folder (incremental)")
+    p.add_argument("--rebuild", action="store_true", help="drop the index and embed everything again")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(run=_ingest)
+
+    p = sub.add_parser("ask", help="answer one question")
+    p.add_argument("question")
+    p.add_argument("--session", help="continue this session")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_ask)
+
+    p = sub.add_parser("retrieve", help="show the passages retrieved for a query")
+    p.add_argument("query")
+    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--domain", help="only this knowledge folder")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_retrieve)
+
+    p = sub.add_parser("chat", help="chat in the terminal")
+    p.add_argument("--session")
+    p.set_defaults(run=_chat)
+
+    p = sub.add_parser("serve", help="serve the web app and the HTTP API")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(run=_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from assistant import Assistant
+    from assistant.knowledge.index import IngestBusy
+    from assistant.store import StoreError
+
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.run(Assistant.from_settings(Settings.from_env()), args)
+    except (SettingsError, StoreError, IngestBusy) as exc:
+        print(f"citydesk: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

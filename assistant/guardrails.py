@@ -1,0 +1,142 @@
+"""Input and output checks: bad input, PII detection and masking, instructions aimed at the assistant."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+MAX_INPUT_CHARS = 2000
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_ID_RE = re.compile(r"(?<![0-9A-Za-z])([1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9Xx])(?![0-9A-Za-z])")
+_MOBILE_RE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d(?:[- ]?\d{4}){2})(?!\d)")
+_LANDLINE_RE = re.compile(r"(?<!\d)(0\d{2,3}-\d{7,8})(?!\d)")
+_CARD_RE = re.compile(r"(?<!\d)((?:\d[ -]?){15,18}\d)(?!\d)")
+_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad"))
+
+_INJECTION_PATTERNS = [
+    r"ignore\s+(?:all\s+|any\s+|the\s+)?(?:previous|prior|above|earlier|preceding)\s+(?:instructions|rules|prompts?)",
+    r"disregard\s+(?:all\s+|the\s+)?(?:previous|prior|above|your)\s+(?:instructions|rules)",
+    r"(?:reveal|print|show|repeat|output)\s+(?:me\s+)?(?:your|the)\s+(?:system\s+prompt|instructions|hidden prompt)",
+    r"system\s+prompt",
+    r"you\s+are\s+now\s+(?:a|an|in)\b",
+    r"developer\s+mode",
+    r"^\s*(?:assistant|system|ai)\s*[:：]",
+    r"tell\s+(?:the\s+)?users?\s+(?:that\s+)?",
+    r"忽略(?:之前|以上|上面|前面|先前|所有)(?:的)?(?:所有)?(?:指令|指示|规则|要求|设定|提示)",
+    r"无视(?:之前|以上|上面|前面|所有)(?:的)?(?:指令|指示|规则|要求|设定)",
+    r"(?:系统提示词|提示词原文|system\s*提示)",
+    r"(?:输出|显示|告诉我|透露|打印|重复|泄露)(?:一下)?你的(?:系统)?(?:提示|指令|设定|规则)",
+    r"(?:你现在是|从现在起你是|扮演一个)",
+    r"(?:告诉|通知)(?:所有)?用户(?:说)?",
+    r"^\s*(?:助手|系统)\s*[:：]",
+]
+_INJECTION_RE = re.compile("|".join(f"(?:{p})" for p in _INJECTION_PATTERNS), re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """Why a message cannot be processed; `reason` names a canned reply in prompts/replies.yaml."""
+
+    reason: str
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width to half-width), no zero-width characters, no control characters but newlines and tabs."""
+    text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH)
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+
+
+def check_input(text: str | None) -> InputProblem | None:
+    """Empty, over-long or binary input; None when the message can be processed."""
+    if text is None or not text.strip():
+        return InputProblem("empty")
+    if len(text) > MAX_INPUT_CHARS:
+        return InputProblem("too_long")
+    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\t\r")
+    if "\x00" in text or controls > max(3, len(text) // 20) or "\ufffd" in text:
+        return InputProblem("binary")
+    if not normalize(text).strip():
+        return InputProblem("empty")
+    return None
+
+
+def looks_like_injection(text: str) -> bool:
+    """True when the text contains instructions aimed at the assistant itself."""
+    return bool(_INJECTION_RE.search(normalize(text)))
+
+
+def valid_resident_id(number: str) -> bool:
+    """An 18-digit Chinese resident ID number whose check digit is right."""
+    if not re.fullmatch(r"\d{17}[\dXx]", number):
+        return False
+    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS))
+    return _ID_CHECK[total % 11] == number[17].upper()
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn checksum that bank card numbers carry."""
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        n = int(d)
+        if i % 2 == 1:
+            n = n * 2 - 9 if n > 4 else n * 2
+        total += n
+    return total % 10 == 0
+
+
+def _mask_id(m: re.Match) -> str:
+    # Masked even when the check digit is wrong: a mistyped ID is still somebody's ID.
+    number = m.group(1)
+    return number[:6] + "*" * 8 + number[14:]
+
+
+def _mask_mobile(m: re.Match) -> str:
+    digits = re.sub(r"\D", "", m.group(1))
+    return m.group(0).replace(m.group(1), digits[:3] + "****" + digits[7:])
+
+
+def _mask_card(m: re.Match) -> str:
+    digits = re.sub(r"\D", "", m.group(1))
+    if not 16 <= len(digits) <= 19 or not luhn_valid(digits):
+        return m.group(0)
+    return digits[:4] + "*" * (len(digits) - 8) + digits[-4:]
+
+
+def _mask_email(m: re.Match) -> str:
+    user, _, host = m.group(0).partition("@")
+    return user[:1] + "***@" + host
+
+
+def _mask_landline(m: re.Match) -> str:
+    area, _, number = m.group(1).partition("-")
+    return f"{area}-{number[:2]}{'*' * (len(number) - 4)}{number[-2:]}"
+
+
+def mask_resident_ids(text: str) -> str:
+    """Mask only resident ID numbers (replies keep office phone numbers readable)."""
+    return _ID_RE.sub(_mask_id, text)
+
+
+def mask_pii(text: str) -> str:
+    """Mask resident IDs, bank cards, mobile and landline numbers and e-mail addresses."""
+    text = _ID_RE.sub(_mask_id, text)
+    text = _CARD_RE.sub(_mask_card, text)
+    text = _MOBILE_RE.sub(_mask_mobile, text)
+    text = _LANDLINE_RE.sub(_mask_landline, text)
+    return _EMAIL_RE.sub(_mask_email, text)
+
+
+def detect_language(text: str, default: str = "zh") -> str:
+    """'zh' when the text has Chinese characters, 'en' when it is mostly Latin letters."""
+    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+    if cjk:
+        return "zh"
+    if latin >= 2:
+        return "en"
+    return default

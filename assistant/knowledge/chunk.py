@@ -1,0 +1,74 @@
+"""Documents to chunks that follow headings, sized in tokens, each knowing its guide and section."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from assistant.knowledge.load import Document
+from assistant.tokens import encoding
+from assistant.types import Chunk
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_SEPARATORS = ["\n\n", "\n", "。", "；", "！", "？", ". ", "; ", "，", ", ", " ", ""]
+
+
+@lru_cache(maxsize=8)
+def _splitter(chunk_tokens: int) -> RecursiveCharacterTextSplitter:
+    enc = encoding()
+    return RecursiveCharacterTextSplitter(chunk_size=chunk_tokens, chunk_overlap=chunk_tokens // 8,
+                                          separators=_SEPARATORS, keep_separator="end",
+                                          length_function=lambda text: len(enc.encode_ordinary(text)))
+
+
+def sections(body: str) -> list[tuple[list[str], str]]:
+    """Split markdown at headings into (heading path, text) pairs, keeping the text as written.
+
+    LangChain's MarkdownHeaderTextSplitter is not used here: it drops blank lines and appends
+    trailing spaces, and an extractive answer must quote a section exactly as the guide has it.
+    """
+    path: list[tuple[int, str]] = []
+    out: list[tuple[list[str], str]] = []
+    lines: list[str] = []
+    in_fence = False
+
+    def flush():
+        text = "\n".join(lines).strip()
+        if text:
+            out.append(([title for _, title in path], text))
+        lines.clear()
+
+    for line in body.splitlines():
+        if line.lstrip().startswith("```"):
+            in_fence = not in_fence
+        m = None if in_fence else _HEADING.match(line)
+        if m:
+            flush()
+            level = len(m.group(1))
+            path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, m.group(2).strip())]
+        else:
+            lines.append(line)
+    flush()
+    return out
+
+
+def chunk_document(doc: Document, *, chunk_tokens: int, content_hash: str) -> list[Chunk]:
+    """All chunks of one document; ids depend on its path and content, so re-indexing is idempotent."""
+    prefix = hashlib.sha1(doc.path.encode()).hexdigest()[:10] + "-" + content_hash[:10]
+    common = dict(doc=doc.path, domain=doc.domain, title=doc.title, lang=doc.lang,
+                  source_url=str(doc.meta.get("source_url", "")), updated=str(doc.meta.get("updated", "")))
+    pieces: list[tuple[str, str]] = []
+    for question, answer, category in doc.faq:
+        label = "问：" if doc.lang == "zh" else "Q: "
+        pieces.append((f"{category + ' > ' if category else ''}{label}{question}", answer))
+    for heading_path, text in sections(doc.body):
+        if heading_path and heading_path[0] == doc.title:
+            heading_path = heading_path[1:]
+        section = " > ".join(heading_path)
+        for part in _splitter(chunk_tokens).split_text(text):
+            pieces.append((section, part.strip()))
+    return [Chunk(id=f"{prefix}-{i:04d}", section=section, text=text, ordinal=i, **common)
+            for i, (section, text) in enumerate(pieces) if text]

@@ -1,0 +1,339 @@
+"""Incremental indexing of the knowledge folder: manifest, embedding, store and BM25 kept consistent.
+
+The manifest (SQLite, beside the vector store) records every file by path and content hash and
+every chunk it produced. A file's chunks are written to the store before the manifest records
+them, and the run is marked dirty until it ends, so a run killed at any point is repaired by the
+next one: changed files are re-done, and store entries the manifest does not know are removed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import sqlite3
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from assistant.embed import Embedder
+from assistant.knowledge.chunk import chunk_document
+from assistant.knowledge.load import Rejected, load
+from assistant.lexical import LexicalIndex
+from assistant.store import StoreError, VectorStore
+from assistant.types import Chunk
+
+EMBED_BATCH = 64
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, hash TEXT NOT NULL, status TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '', title TEXT NOT NULL DEFAULT '', domain TEXT NOT NULL DEFAULT '',
+    lang TEXT NOT NULL DEFAULT '', chunks INTEGER NOT NULL DEFAULT 0, indexed_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (id TEXT PRIMARY KEY, doc TEXT NOT NULL, ordinal INTEGER NOT NULL,
+    data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc, ordinal);
+"""
+
+
+class IngestBusy(RuntimeError):
+    """Another process is indexing the same home."""
+
+
+@dataclass
+class IngestReport:
+    """What one ingestion did, per file; paths are relative to the knowledge folder."""
+
+    indexed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    rejected: list[dict] = field(default_factory=list)
+    chunks: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+
+    def as_json(self) -> dict:
+        out = asdict(self)
+        out["seconds"] = round(self.seconds, 2)
+        return out
+
+
+class Index:
+    """The searchable knowledge: manifest + vector store + BM25, built from the knowledge folder."""
+
+    def __init__(self, *, directory: Path, knowledge: Path, embedder: Embedder, chroma_url: str = "",
+                 max_file_bytes: int = 20_000_000, chunk_tokens: int = 320) -> None:
+        self.directory = directory
+        self.knowledge = knowledge
+        self.embedder = embedder
+        self.chroma_url = chroma_url
+        self.max_file_bytes = max_file_bytes
+        self.chunk_tokens = chunk_tokens
+        directory.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(directory / "manifest.sqlite", check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.RLock()
+        self.mismatch = ""
+        self._check_embedder()
+        self._store: VectorStore | None = None
+        self._lexical: LexicalIndex | None = None
+        self._lexical_stamp = 0.0
+
+    @property
+    def store(self) -> VectorStore:
+        self.ensure_usable()
+        if self._store is None:
+            self._store = VectorStore(path=self.directory / "chroma", url=self.chroma_url,
+                                      embedder_name=self.embedder.name, dim=self.embedder.dim)
+        return self._store
+
+    @property
+    def lexical(self) -> LexicalIndex | None:
+        """The BM25 index, reloaded when another process has rebuilt it."""
+        meta = self.directory / "lexical" / "ids.json"
+        stamp = meta.stat().st_mtime if meta.exists() else 0.0
+        if stamp != self._lexical_stamp:
+            with self._lock:
+                self._lexical = LexicalIndex.load(self.directory / "lexical")
+                self._lexical_stamp = stamp
+        return self._lexical
+
+    def _check_embedder(self) -> None:
+        """Record which embedder built the index; a different one needs `citydesk ingest --rebuild`."""
+        row = self._db.execute("SELECT value FROM meta WHERE key='embedder'").fetchone()
+        wanted = json.dumps({"name": self.embedder.name, "dim": self.embedder.dim})
+        has_files = self._db.execute("SELECT count(*) FROM files").fetchone()[0]
+        if row and row[0] != wanted and has_files:
+            have = json.loads(row[0])
+            self.mismatch = (f"the index was built with {have['name']} ({have['dim']} dimensions) but "
+                             f"CITYDESK_EMBEDDER gives {self.embedder.name} ({self.embedder.dim}): "
+                             "re-index with: citydesk ingest --rebuild")
+        else:
+            self.mismatch = ""
+            self._set_meta("embedder", wanted)
+
+    def ensure_usable(self) -> None:
+        if self.mismatch:
+            raise StoreError(self.mismatch)
+
+    # ----- reading -----------------------------------------------------------------------------
+
+    def chunks(self, ids: list[str]) -> dict[str, Chunk]:
+        if not ids:
+            return {}
+        with self._lock:
+            rows = self._db.execute(f"SELECT id, data FROM chunks WHERE id IN ({','.join('?' * len(ids))})",
+                                    ids).fetchall()
+        return {i: Chunk(id=i, **json.loads(d)) for i, d in rows}
+
+    def chunks_of(self, doc: str) -> list[Chunk]:
+        with self._lock:
+            rows = self._db.execute("SELECT id, data FROM chunks WHERE doc=? ORDER BY ordinal", (doc,)).fetchall()
+        return [Chunk(id=i, **json.loads(d)) for i, d in rows]
+
+    def files(self) -> list[dict]:
+        with self._lock:
+            rows = self._db.execute("SELECT path, status, reason, title, domain, lang, chunks, indexed_at "
+                                    "FROM files ORDER BY path").fetchall()
+        keys = ("path", "status", "reason", "title", "domain", "lang", "chunks", "indexed_at")
+        return [dict(zip(keys, r)) for r in rows]
+
+    def chunk_count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    def docs_by_lang(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._db.execute("SELECT path, lang FROM files WHERE status='indexed'").fetchall())
+
+    # ----- writing -----------------------------------------------------------------------------
+
+    @contextmanager
+    def _exclusive(self):
+        lock_file = open(self.directory / "ingest.lock", "w")
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock_file.close()
+            raise IngestBusy("another ingestion is running on this index; try again when it ends") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+            lock_file.close()
+
+    def ingest(self, *, rebuild: bool = False, progress: bool = False) -> IngestReport:
+        """Bring the index in line with the knowledge folder, embedding only what changed."""
+        started = time.perf_counter()
+        with self._exclusive(), self._lock:
+            if rebuild:
+                self._drop_everything()
+            self.ensure_usable()
+            report = IngestReport()
+            was_dirty = self._meta("dirty") == "1"
+            self._set_meta("dirty", "1")
+            on_disk = self._scan()
+            known = {p: (h, s, r) for p, h, s, r in self._db.execute("SELECT path, hash, status, reason FROM files")}
+            if was_dirty or self.store.count() != self.chunk_count():
+                self._reconcile(known)
+                known = {p: (h, s, r) for p, h, s, r in self._db.execute("SELECT path, hash, status, reason FROM files")}
+            todo = []
+            for rel, (path, digest) in sorted(on_disk.items()):
+                old = known.get(rel)
+                if old and old[0] == digest:
+                    if old[1] == "indexed":
+                        report.unchanged.append(rel)
+                    else:
+                        report.rejected.append({"path": rel, "reason": old[2]})
+                else:
+                    todo.append((rel, path, digest))
+            removed = sorted(set(known) - set(on_disk))
+            self._index_files(todo, removed, report, progress)
+            for rel in removed:
+                self.store.delete_doc(rel)
+                with self._db:
+                    self._db.execute("DELETE FROM chunks WHERE doc=?", (rel,))
+                    self._db.execute("DELETE FROM files WHERE path=?", (rel,))
+                if known[rel][1] == "indexed":
+                    report.removed.append(rel)
+            if report.indexed or report.removed or was_dirty or not (self.directory / "lexical" / "ids.json").exists():
+                self._rebuild_lexical()
+            self._set_meta("dirty", "0")
+            report.chunks = self.chunk_count()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _scan(self) -> dict[str, tuple[Path, str]]:
+        out = {}
+        if not self.knowledge.is_dir():
+            return out
+        for path in sorted(self.knowledge.rglob("*")):
+            rel = path.relative_to(self.knowledge)
+            if not path.is_file() or any(part.startswith((".", "~$")) for part in rel.parts):
+                continue
+            out[rel.as_posix()] = (path, hashlib.sha256(path.read_bytes()).hexdigest())
+        return out
+
+    def _index_files(self, todo, removed, report: IngestReport, progress: bool) -> None:
+        reusable = self._reusable_texts([rel for rel, _, _ in todo] + removed)
+        loaded = []
+        for rel, path, digest in todo:
+            try:
+                doc = load(path, self.knowledge, self.max_file_bytes)
+                chunks = chunk_document(doc, chunk_tokens=self.chunk_tokens, content_hash=digest)
+                if not chunks:
+                    raise Rejected("no text found in the file")
+                loaded.append((rel, digest, doc, chunks))
+            except Rejected as exc:
+                self._record_rejected(rel, digest, str(exc))
+                report.rejected.append({"path": rel, "reason": str(exc)})
+        need = sum(1 for *_, chunks in loaded for c in chunks if c.embedding_text() not in reusable)
+        bar = _progress(need, progress)
+        pending, pending_new = [], 0
+        for item in loaded:
+            pending.append(item)
+            pending_new += sum(1 for c in item[3] if c.embedding_text() not in reusable)
+            if pending_new >= EMBED_BATCH or item is loaded[-1]:
+                report.embedded += self._write_batch(pending, reusable, bar)
+                report.indexed.extend(rel for rel, *_ in pending)
+                pending, pending_new = [], 0
+        if bar:
+            bar.close()
+
+    def _reusable_texts(self, docs: list[str]) -> dict[str, str]:
+        """Embedding text -> chunk id for chunks of files about to change or go (renames, small edits)."""
+        out = {}
+        for doc in docs:
+            for chunk in self.chunks_of(doc):
+                out.setdefault(chunk.embedding_text(), chunk.id)
+        return out
+
+    def _write_batch(self, items, reusable: dict[str, str], bar) -> int:
+        all_chunks = [c for *_, chunks in items for c in chunks]
+        texts = [c.embedding_text() for c in all_chunks]
+        old_ids = [reusable[t] for t in texts if t in reusable]
+        old_vectors = self.store.vectors(old_ids) if old_ids else {}
+        fresh = [t for t in dict.fromkeys(texts) if t not in reusable or reusable[t] not in old_vectors]
+        vectors = dict(zip(fresh, self.embedder.passages(fresh))) if fresh else {}
+        if bar:
+            bar.update(len(fresh))
+        for rel, digest, doc, chunks in items:
+            matrix = np.stack([vectors[t] if t in vectors else old_vectors[reusable[t]]
+                               for t in (c.embedding_text() for c in chunks)])
+            self.store.delete_doc(rel)
+            self.store.upsert([c.id for c in chunks], matrix, [_store_meta(c) for c in chunks],
+                              [c.text for c in chunks])
+            with self._db:
+                self._db.execute("DELETE FROM chunks WHERE doc=?", (rel,))
+                self._db.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?)",
+                                     [(c.id, c.doc, c.ordinal, json.dumps(_chunk_data(c), ensure_ascii=False))
+                                      for c in chunks])
+                self._db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, 'indexed', '', ?, ?, ?, ?, ?)",
+                                 (rel, digest, doc.title, doc.domain, doc.lang, len(chunks), time.time()))
+        return len(fresh)
+
+    def _record_rejected(self, rel: str, digest: str, reason: str) -> None:
+        self.store.delete_doc(rel)
+        with self._db:
+            self._db.execute("DELETE FROM chunks WHERE doc=?", (rel,))
+            self._db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, 'rejected', ?, '', ?, '', 0, ?)",
+                             (rel, digest, reason, rel.split("/")[0] if "/" in rel else "general", time.time()))
+
+    def _reconcile(self, known: dict) -> None:
+        """Make store and manifest agree after a crash: drop strays, re-do files with missing chunks."""
+        in_store = self.store.ids()
+        with self._db:
+            manifest = {i: d for i, d in self._db.execute("SELECT id, doc FROM chunks")}
+        strays = [i for i in in_store if i not in manifest]
+        if strays:
+            self.store.delete_ids(strays)
+        broken = {doc for i, doc in manifest.items() if i not in in_store}
+        with self._db:
+            for doc in broken:
+                self._db.execute("UPDATE files SET hash='' WHERE path=?", (doc,))
+
+    def _rebuild_lexical(self) -> None:
+        rows = self._db.execute("SELECT id, data FROM chunks ORDER BY doc, ordinal").fetchall()
+        chunks = [Chunk(id=i, **json.loads(d)) for i, d in rows]
+        LexicalIndex.build([c.id for c in chunks], [c.embedding_text() for c in chunks],
+                           [c.domain for c in chunks]).save(self.directory / "lexical")
+
+    def _drop_everything(self) -> None:
+        VectorStore.delete_collection(path=self.directory / "chroma", url=self.chroma_url)
+        self._store = None
+        with self._db:
+            self._db.execute("DELETE FROM chunks")
+            self._db.execute("DELETE FROM files")
+        self._check_embedder()
+
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+
+def _chunk_data(chunk: Chunk) -> dict:
+    data = asdict(chunk)
+    data.pop("id")
+    return data
+
+
+def _store_meta(chunk: Chunk) -> dict:
+    return {"doc": chunk.doc, "domain": chunk.domain, "lang": chunk.lang, "section": chunk.section[:200],
+            "title": chunk.title[:200]}
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled or total == 0 or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)

@@ -1,0 +1,28 @@
+"""Prompt templates and canned replies: YAML files in prompts/, rendered with Jinja StrictUndefined."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from jinja2 import Environment, StrictUndefined
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+_ENV = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+
+@lru_cache(maxsize=None)
+def _load(name: str) -> dict:
+    path = PROMPTS_DIR / f"{name}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping of template names")
+    return data
+
+
+def render(key: str, lang: str, file: str = "replies", **values) -> str:
+    """The `lang` version of template `key` in prompts/`file`.yaml, filled with `values`."""
+    entry = _load(file)[key]
+    template = entry[lang] if lang in entry else entry["zh"]
+    return _ENV.from_string(str(template)).render(**values).strip()
