@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import os
+import secrets
 import threading
 import time
+from zoneinfo import ZoneInfo
 
+from assistant import guardrails
 from assistant.config import Settings
 from assistant.db import Conversation, Message, make_session_factory
-from assistant.dialogue import TurnContext, run_turn
+from assistant.dialogue import TurnContext, check_input, continue_or_route, run_turn, triage_emergency
 from assistant.embed import Embedder, get_embedder
 from assistant.knowledge.index import Index, IngestReport
 from assistant.retrieve import Retriever
+from assistant.route import Route, Router
+from assistant.seeds import ensure_slots, load_seeds
+from assistant.skills import REGISTRY
 from assistant.types import Hit, Reply
 
 log = logging.getLogger("citydesk")
@@ -25,8 +33,10 @@ class Assistant:
         self._embedder = embedder
         self._index: Index | None = None
         self._retriever: Retriever | None = None
+        self._router: Router | None = None
         self._sessions = None
-        self._lock = threading.Lock()
+        self._key: bytes | None = None
+        self._lock = threading.RLock()
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides) -> "Assistant":
@@ -58,11 +68,46 @@ class Assistant:
         return self._retriever
 
     @property
+    def router(self) -> Router:
+        if self._router is None:
+            self._router = Router(embedder=self.embedder, skills=REGISTRY)
+        return self._router
+
+    @property
     def sessions(self):
+        """The database session factory; tables and seed data are created on first use."""
         with self._lock:
             if self._sessions is None:
-                self._sessions = make_session_factory(self.settings.db_url)
+                sessions = make_session_factory(self.settings.db_url)
+                load_seeds(sessions, phone_digest=self.phone_digest)
+                ensure_slots(sessions, self.today())
+                self._sessions = sessions
             return self._sessions
+
+    def today(self) -> dt.date:
+        return self.now().date()
+
+    def now(self) -> dt.datetime:
+        """The current time in the city's time zone."""
+        return dt.datetime.now(ZoneInfo(self.settings.timezone))
+
+    def phone_digest(self, phone: str) -> str:
+        """A keyed hash of a phone number; the key is made once and kept under CITYDESK_HOME."""
+        with self._lock:
+            if self._key is None:
+                path = self.settings.home / "secret.key"
+                if not path.exists():
+                    self.settings.home.mkdir(parents=True, exist_ok=True)
+                    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                    tmp.write_text(secrets.token_hex(32))
+                    try:
+                        os.link(tmp, path)  # fails if another worker made the key first: keep theirs
+                    except FileExistsError:
+                        pass
+                    finally:
+                        tmp.unlink()
+                self._key = bytes.fromhex(path.read_text().strip())
+            return guardrails.phone_digest(phone, self._key)
 
     # ----- the API -----------------------------------------------------------------------------
 
@@ -72,6 +117,28 @@ class Assistant:
     def retrieve(self, query: str, k: int = 10, domain: str | list[str] | None = None) -> list[Hit]:
         domains = [domain] if isinstance(domain, str) else domain
         return self.retriever.retrieve(query, k=k, domains=domains)
+
+    def route(self, text: str, session_id: str | None = None) -> Route:
+        """Which skill would take this message, with its score and the runner-up; nothing is stored.
+
+        Guide questions report the domain of the best passage, and `out_of_scope` when no guide is relevant.
+        """
+        conversation = self._conversation(session_id, None, create=False)
+        ctx = TurnContext(assistant=self, conversation=conversation, text=text,
+                          lang=conversation.lang or self.settings.language)
+        for step in (check_input, triage_emergency, continue_or_route):
+            step(ctx)
+            if ctx.reply is not None:
+                return Route(skill="rejected" if ctx.reply.status == "rejected" else ctx.skill, score=1.0)
+        route = ctx.route
+        if route.skill != "guide_qa":
+            return route
+        hits = self.retriever.retrieve(ctx.query, k=3, vector=ctx.vector)
+        if not self.retriever.relevant(hits, ctx.lang):
+            return Route(skill="out_of_scope", score=max((h.dense or 0 for h in hits), default=0.0),
+                         runner_up=route.runner_up, runner_up_score=route.runner_up_score, scores=route.scores)
+        return Route(skill="guide_qa", score=hits[0].dense or 0.0, runner_up=route.runner_up,
+                     runner_up_score=route.runner_up_score, domain=hits[0].chunk.domain, scores=route.scores)
 
     def ask(self, text: str, session_id: str | None = None, lang: str | None = None) -> Reply:
         """Answer one message in a session (a new session when `session_id` is None or unknown)."""
@@ -95,16 +162,18 @@ class Assistant:
 
     # ----- sessions ----------------------------------------------------------------------------
 
-    def _conversation(self, session_id: str | None, lang: str | None) -> Conversation:
+    def _conversation(self, session_id: str | None, lang: str | None, create: bool = True) -> Conversation:
         with self.sessions() as db:
             found = db.get(Conversation, session_id) if session_id else None
             if found is not None:
+                found.state = dict(found.state or {})
                 return found
             conversation = Conversation(lang=lang or self.settings.language, state={})
             if session_id:
                 conversation.id = session_id[:64]
-            db.add(conversation)
-            db.commit()
+            if create:
+                db.add(conversation)
+                db.commit()
             return conversation
 
     def save_turn(self, conversation: Conversation, messages: list[Message]) -> None:

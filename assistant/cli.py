@@ -1,4 +1,4 @@
-"""The `citydesk` command: ingest, ask, retrieve, chat, serve."""
+"""The `citydesk` command: ingest, ask, retrieve, route, chat, serve."""
 
 from __future__ import annotations
 
@@ -55,6 +55,16 @@ def _retrieve(assistant, args) -> int:
     return 0
 
 
+def _route(assistant, args) -> int:
+    route = assistant.route(args.text, session_id=args.session)
+    if args.json:
+        _print_json(route.as_json())
+    else:
+        print(f"{route.skill} {route.score:.3f}" + (f" ({route.domain})" if route.domain else "")
+              + (f"; runner-up {route.runner_up} {route.runner_up_score:.3f}" if route.runner_up else ""))
+    return 0
+
+
 def _chat(assistant, args) -> int:
     print("citydesk — 输入问题，空行或 Ctrl-D 退出 / type a question; empty line or Ctrl-D to quit")
     session = args.session
@@ -105,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--domain", help="only this knowledge folder")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_retrieve)
+
+    p = sub.add_parser("route", help="show which skill would take a message, with scores")
+    p.add_argument("text")
+    p.add_argument("--session", help="route as the next turn of this session")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_route)
 
     p = sub.add_parser("chat", help="chat in the terminal")
     p.add_argument("--session")

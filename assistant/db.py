@@ -1,4 +1,8 @@
-"""SQLAlchemy models and the session factory: conversations and their messages, stored masked."""
+"""SQLAlchemy models and the session factory: sessions, messages, the seed tables, bookings, tickets.
+
+Nothing here holds a phone or ID number in the clear: phones are stored as a keyed hash (to check
+"the phone given for this booking") plus a masked form for display.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, create_engine, event
+from sqlalchemy import (JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine,
+                        event)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 
@@ -41,6 +46,111 @@ class Message(Base):
     skill: Mapped[str] = mapped_column(String(32), default="")
     citations: Mapped[list] = mapped_column(JSON, default=list)
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    created: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+class Hospital(Base):
+    __tablename__ = "hospitals"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[dict] = mapped_column(JSON)
+    level: Mapped[dict] = mapped_column(JSON)
+    district: Mapped[dict] = mapped_column(JSON)
+    address: Mapped[dict] = mapped_column(JSON)
+    phone: Mapped[str] = mapped_column(String(32))
+
+
+class Department(Base):
+    __tablename__ = "departments"
+    __table_args__ = (UniqueConstraint("hospital_id", "code"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hospital_id: Mapped[str] = mapped_column(ForeignKey("hospitals.id"), index=True)
+    code: Mapped[str] = mapped_column(String(48))
+    name: Mapped[dict] = mapped_column(JSON)
+    treats: Mapped[dict] = mapped_column(JSON)
+    suspended: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+class Doctor(Base):
+    __tablename__ = "doctors"
+    id: Mapped[str] = mapped_column(String(48), primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    name: Mapped[dict] = mapped_column(JSON)
+    title: Mapped[dict] = mapped_column(JSON)
+    fee_yuan: Mapped[int] = mapped_column(Integer)
+    schedule: Mapped[list] = mapped_column(JSON)
+
+
+class Slot(Base):
+    """A 30-minute appointment; `booking_code` is set by the one booking that holds it."""
+
+    __tablename__ = "slots"
+    __table_args__ = (UniqueConstraint("doctor_id", "day", "start"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    doctor_id: Mapped[str] = mapped_column(ForeignKey("doctors.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    day: Mapped[str] = mapped_column(String(10), index=True)
+    start: Mapped[str] = mapped_column(String(5))
+    booking_code: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+
+class Booking(Base):
+    """An appointment; `active_slot_id` is unique, so two bookings can never hold one slot."""
+
+    __tablename__ = "bookings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id"), index=True)
+    active_slot_id: Mapped[int | None] = mapped_column(Integer, unique=True, nullable=True)
+    request_key: Mapped[str] = mapped_column(String(64), unique=True)
+    patient_name: Mapped[str] = mapped_column(String(64))
+    id_masked: Mapped[str] = mapped_column(String(32))
+    phone_hash: Mapped[str] = mapped_column(String(64), index=True)
+    phone_masked: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="booked")
+    session_id: Mapped[str] = mapped_column(String(64), default="")
+    created: Mapped[float] = mapped_column(Float, default=time.time)
+    cancelled_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Application(Base):
+    """A permit or licence application, for the status look-up."""
+
+    __tablename__ = "applications"
+    number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    type_name: Mapped[dict] = mapped_column(JSON)
+    applicant: Mapped[dict] = mapped_column(JSON)
+    phone_hash: Mapped[str] = mapped_column(String(64))
+    phone_masked: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(24))
+    submitted: Mapped[str] = mapped_column(String(10))
+    updated: Mapped[str] = mapped_column(String(10))
+    note: Mapped[dict] = mapped_column(JSON)
+    history: Mapped[list] = mapped_column(JSON)
+
+
+class Ticket(Base):
+    """A hand-over to a person: the masked transcript, its number, its state."""
+
+    __tablename__ = "tickets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    transcript: Mapped[list] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    claimed_by: Mapped[str] = mapped_column(String(64), default="")
+    created: Mapped[float] = mapped_column(Float, default=time.time)
+    updated: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    comment: Mapped[str] = mapped_column(Text, default="")
     created: Mapped[float] = mapped_column(Float, default=time.time)
 
 

@@ -1,4 +1,10 @@
-"""The turn pipeline: the ordered list of steps every message goes through, sharing one context."""
+"""The turn pipeline: the ordered list of steps every message goes through, sharing one context.
+
+    check_input -> triage_emergency -> continue_or_route -> run_skill -> compose_answer
+    -> check_output -> record
+
+A step may finish the turn early with `ctx.finish(...)`; the last two steps always run.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,13 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from assistant import guardrails
 from assistant.answer import compose_extractive
 from assistant.db import Conversation, Message
 from assistant.prompts import render
+from assistant.route import SKILL_THRESHOLD, SWITCH_MARGIN, Emergency, Route
 from assistant.skills import REGISTRY
 from assistant.types import Citation, Hit, Reply
 
@@ -19,6 +28,9 @@ if TYPE_CHECKING:
     from assistant.assistant import Assistant
 
 log = logging.getLogger("citydesk.dialogue")
+
+CANCEL = re.compile(r"^\s*(算了|不约了|不要了|不用了|不办了|取消吧?|退出|停止|不挂了|cancel|never ?mind|stop|forget it|quit)\s*[。.!！]?\s*$",
+                    re.IGNORECASE)
 
 
 @dataclass
@@ -31,15 +43,29 @@ class TurnContext:
     lang: str
     query: str = ""
     skill: str = ""
+    route: Route | None = None
+    emergency: Emergency | None = None
     hits: list[Hit] = field(default_factory=list)
     reply: Reply | None = None
     flags: set[str] = field(default_factory=set)
     timings: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
+    _vector: np.ndarray | None = None
 
     @property
     def state(self) -> dict[str, Any]:
         return self.conversation.state
+
+    @property
+    def vector(self) -> np.ndarray:
+        """The query embedding of this turn, computed once and shared by triage, routing and retrieval."""
+        if self._vector is None:
+            self._vector = self.assistant.embedder.query(self.query)
+        return self._vector
+
+    @property
+    def slots(self) -> dict[str, Any]:
+        return self.state.setdefault("slots", {})
 
     def finish(self, text: str, status: str, citations: list[Citation] | None = None, **data) -> None:
         self.reply = Reply(text=text, status=status, skill=self.skill, citations=list(citations or []),
@@ -47,6 +73,18 @@ class TurnContext:
 
     def canned(self, key: str, status: str, **values) -> None:
         self.finish(render(key, self.lang, **values), status)
+
+    def ask(self, slot: str, text: str, **data) -> None:
+        """Ask the citizen for `slot`; the next turn comes back to this skill."""
+        self.state["active"] = self.skill
+        self.state["awaiting"] = slot
+        self.finish(text, "asking", asks_for=slot, **data)
+
+    def end_skill(self) -> None:
+        """The active skill is done: forget its slots."""
+        self.state.pop("active", None)
+        self.state.pop("awaiting", None)
+        self.state["slots"] = {}
 
 
 def check_input(ctx: TurnContext) -> None:
@@ -61,9 +99,38 @@ def check_input(ctx: TurnContext) -> None:
         ctx.flags.add("injection")
 
 
-def route(ctx: TurnContext) -> None:
-    """Choose the skill for this turn."""
-    ctx.skill = "guide_qa"
+def triage_emergency(ctx: TurnContext) -> None:
+    """An emergency anywhere in the message wins over everything, including an active skill."""
+    ctx.emergency = ctx.assistant.router.triage(ctx.query, ctx.vector)
+    if ctx.emergency:
+        ctx.skill = "emergency"
+        ctx.route = Route(skill="emergency", score=1.0, emergency=ctx.emergency)
+
+
+def continue_or_route(ctx: TurnContext) -> None:
+    """A waiting skill gets the turn unless the citizen cancels or clearly changes topic; else score skills."""
+    if ctx.skill:
+        return
+    active = ctx.state.get("active")
+    if active and CANCEL.match(ctx.query):
+        ctx.skill = active
+        ctx.end_skill()
+        ctx.canned("stopped", "cancelled")
+        return
+    scores = ctx.assistant.router.score(ctx.query, ctx.vector)
+    best, best_score = scores[0] if scores else ("guide_qa", 0.0)
+    runner, runner_score = scores[1] if len(scores) > 1 else ("", 0.0)
+    if active and active in REGISTRY:
+        switching = best != active and best_score >= SKILL_THRESHOLD + SWITCH_MARGIN
+        if not switching:
+            ctx.skill = active
+            ctx.route = Route(skill=active, score=1.0, runner_up=best, runner_up_score=best_score)
+            return
+        ctx.end_skill()
+    ctx.skill = best if best_score >= SKILL_THRESHOLD else "guide_qa"
+    ctx.route = Route(skill=ctx.skill, score=best_score, runner_up=runner if ctx.skill == best else best,
+                      runner_up_score=runner_score if ctx.skill == best else best_score,
+                      scores=dict(scores))
 
 
 def run_skill(ctx: TurnContext) -> None:
@@ -73,27 +140,36 @@ def run_skill(ctx: TurnContext) -> None:
 
 def compose_answer(ctx: TurnContext) -> None:
     """Quote the retrieved guide sections with citations, or say that no guide covers the question."""
-    relevant = [h for h in ctx.hits if ctx.assistant.retriever.relevant([h])]
+    relevant = [h for h in ctx.hits if ctx.assistant.retriever.relevant([h], ctx.lang)]
     if not relevant:
+        ctx.state["refusals"] = ctx.state.get("refusals", 0) + 1
+        if ctx.state["refusals"] >= 2:
+            ctx.skill = "handoff"
+            ctx.flags.add("repeated_failure")
+            REGISTRY["handoff"].handle(ctx)
+            return
         ctx.canned("nothing_found", "refused")
         return
     answer = compose_extractive(ctx.query, relevant, ctx.assistant.index, ctx.lang)
+    best = relevant[0].chunk
+    ctx.state["topic"] = {"doc": best.doc, "title": best.title, "domain": best.domain}
     ctx.finish(answer.text, "answered", answer.citations)
 
 
 def check_output(ctx: TurnContext) -> None:
     """Every [n] in the reply points to a citation; no full resident ID number is shown."""
     reply = ctx.reply
-    numbers = {c.n for c in reply.citations}
     cited = {int(n) for n in re.findall(r"\[(\d+)\]", reply.text)}
-    if not cited <= numbers:
-        log.warning("reply cites %s but has citations %s; replaced", sorted(cited), sorted(numbers))
+    if not cited <= {c.n for c in reply.citations}:
+        log.warning("reply cites %s but has citations %s; replaced", sorted(cited), [c.n for c in reply.citations])
         ctx.canned("error", "error")
     reply.text = guardrails.mask_resident_ids(reply.text)
+    if reply.status != "refused" and reply.status != "handoff":
+        ctx.state["refusals"] = 0
 
 
 def record(ctx: TurnContext) -> None:
-    """Store the turn, masked, with its skill, status, citations and timing."""
+    """Store the turn, masked, with its skill, status, citations and timing, and the session state."""
     ctx.reply.latency_ms = (time.perf_counter() - ctx.started) * 1000
     ctx.conversation.lang = ctx.lang
     ctx.conversation.updated = time.time()
@@ -105,7 +181,7 @@ def record(ctx: TurnContext) -> None:
     ])
 
 
-STEPS = [check_input, route, run_skill, compose_answer]
+STEPS = [check_input, triage_emergency, continue_or_route, run_skill, compose_answer]
 FINAL_STEPS = [check_output, record]
 
 
@@ -117,6 +193,8 @@ def run_turn(ctx: TurnContext) -> Reply:
         ctx.timings[step.__name__] = (time.perf_counter() - began) * 1000
         if ctx.reply is not None:
             break
+    if ctx.reply is None:
+        ctx.canned("nothing_found", "refused")
     for step in FINAL_STEPS:
         step(ctx)
     return ctx.reply

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ _INJECTION_PATTERNS = [
     r"disregard\s+(?:all\s+|the\s+)?(?:previous|prior|above|your)\s+(?:instructions|rules)",
     r"(?:reveal|print|show|repeat|output)\s+(?:me\s+)?(?:your|the)\s+(?:system\s+prompt|instructions|hidden prompt)",
     r"system\s+prompt",
-    r"you\s+are\s+now\s+(?:a|an|in)\b",
+    r"you\s+are\s+now\s+(?:a|an)\s",
     r"developer\s+mode",
     r"^\s*(?:assistant|system|ai)\s*[:：]",
     r"tell\s+(?:the\s+)?users?\s+(?:that\s+)?",
@@ -140,3 +142,15 @@ def detect_language(text: str, default: str = "zh") -> str:
     if latin >= 2:
         return "en"
     return default
+
+
+def phone_digits(text: str) -> str | None:
+    """The 11-digit mobile number in the text, if there is exactly one kind of it."""
+    m = _MOBILE_RE.search(normalize(text))
+    return re.sub(r"\D", "", m.group(1)) if m else None
+
+
+def phone_digest(phone: str, key: bytes) -> str:
+    """A keyed hash of a phone number: lets us check "the same phone" without storing it."""
+    digits = re.sub(r"\D", "", phone)[-11:]
+    return hmac.new(key, digits.encode(), hashlib.sha256).hexdigest()

@@ -68,13 +68,17 @@ class VectorStore:
     def count(self) -> int:
         return self._collection.count()
 
-    def query(self, vector: np.ndarray, k: int, domains: list[str] | None = None) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity) pairs, best first."""
+    def query(self, vector: np.ndarray, k: int, domains: list[str] | None = None,
+              lang: str | None = None, same_lang: bool = True) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) pairs, best first; optionally only chunks in (or not in) `lang`."""
         if k <= 0 or self.count() == 0:
             return []
-        where = None
+        conditions = []
         if domains:
-            where = {"domain": domains[0]} if len(domains) == 1 else {"domain": {"$in": list(domains)}}
+            conditions.append({"domain": domains[0]} if len(domains) == 1 else {"domain": {"$in": list(domains)}})
+        if lang:
+            conditions.append({"lang": lang} if same_lang else {"lang": {"$ne": lang}})
+        where = None if not conditions else conditions[0] if len(conditions) == 1 else {"$and": conditions}
         res = self._collection.query(query_embeddings=[vector], n_results=k, where=where, include=["distances"])
         return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0])]
 

@@ -91,11 +91,24 @@ def make_settings(home: Path, knowledge: Path, **overrides) -> Settings:
     return Settings.from_env(environ={}, env_file=None, home=home, knowledge=knowledge, **overrides)
 
 
-@pytest.fixture
-def small_assistant(tmp_path, small_knowledge) -> Assistant:
-    assistant = Assistant.from_settings(make_settings(tmp_path / "home", small_knowledge))
+@pytest.fixture(scope="session")
+def _small_template(tmp_path_factory) -> Path:
+    """The small knowledge folder, indexed and seeded once; each test gets a copy of it."""
+    root = tmp_path_factory.mktemp("small-template")
+    knowledge = write_guides(root / "knowledge", {"permits/passport.md": PASSPORT,
+                                                  "permits/passport.en.md": PASSPORT_EN,
+                                                  "civil_affairs/marriage.md": MARRIAGE})
+    assistant = Assistant.from_settings(make_settings(root / "home", knowledge))
     assistant.ingest()
-    return assistant
+    assistant.sessions  # creates the database with the seed data and slots
+    return root
+
+
+@pytest.fixture
+def small_assistant(tmp_path, _small_template) -> Assistant:
+    """An Assistant over three small guides, with its own copy of the index and database."""
+    shutil.copytree(_small_template, tmp_path / "small")
+    return Assistant.from_settings(make_settings(tmp_path / "small" / "home", tmp_path / "small" / "knowledge"))
 
 
 @pytest.fixture(scope="session")

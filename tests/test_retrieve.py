@@ -39,4 +39,5 @@ def test_retrieve_finds_the_right_section_and_filters_domains(small_assistant):
 def test_relevance_threshold_separates_in_and_out_of_scope(small_assistant):
     retriever = small_assistant.retriever
     assert retriever.relevant(small_assistant.retrieve("护照收费多少钱", k=3))
-    assert not retriever.relevant(small_assistant.retrieve("what is the capital of France", k=3))
+    assert not retriever.relevant(small_assistant.retrieve("what is the capital of France", k=3), "en")
+    assert not retriever.relevant(small_assistant.retrieve("明天天气怎么样", k=3), "zh")

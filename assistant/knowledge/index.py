@@ -185,13 +185,10 @@ class Index:
             todo = []
             for rel, (path, digest) in sorted(on_disk.items()):
                 old = known.get(rel)
-                if old and old[0] == digest:
-                    if old[1] == "indexed":
-                        report.unchanged.append(rel)
-                    else:
-                        report.rejected.append({"path": rel, "reason": old[2]})
+                if old and old[0] == digest and old[1] == "indexed":
+                    report.unchanged.append(rel)
                 else:
-                    todo.append((rel, path, digest))
+                    todo.append((rel, path, digest))  # new, changed, or rejected before: the rules may have changed
             removed = sorted(set(known) - set(on_disk))
             self._index_files(todo, removed, report, progress)
             for rel in removed:

@@ -17,18 +17,24 @@ class Skill:
     handle: Callable
     domains: list[str] = field(default_factory=list)
     examples: list[str] = field(default_factory=list)
+    cues: list[str] = field(default_factory=list)
 
 
 def skill(*, name: str, title: dict[str, str], domains: list[str] | None = None,
-          examples: list[str] | None = None) -> Callable:
-    """Register the decorated `handle(ctx)` function as a skill."""
+          examples: list[str] | None = None, cues: list[str] | None = None) -> Callable:
+    """Register the decorated `handle(ctx)` function as a skill.
+
+    `examples` are utterances the router compares a message with; `cues` are regular expressions
+    whose match adds a small bonus to the skill's score.
+    """
     def register(handle: Callable) -> Callable:
         if name in REGISTRY:
             raise ValueError(f"skill {name!r} is registered twice")
         REGISTRY[name] = Skill(name=name, title=title, handle=handle, domains=list(domains or []),
-                               examples=list(examples or []))
+                               examples=list(examples or []), cues=list(cues or []))
         return handle
     return register
 
 
-from assistant.skills import guide_qa  # noqa: E402,F401  (the explicit list of built-in skills)
+# The explicit list of built-in skills; an add-on skill is one more import here.
+from assistant.skills import emergency, guide_qa, handoff, health_booking, permits, smalltalk  # noqa: E402,F401

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import re
+
+from assistant.answer import detect_aspect
 from assistant.skills import skill
+
+FOLLOW_UP = re.compile(r"^\s*(那|那么|还有|另外|and |what about|how about|also )", re.IGNORECASE)
+
+
+def follow_up_query(ctx) -> str:
+    """A short follow-up ("那要多少钱?") is asked about the last topic; other questions stand alone."""
+    topic = ctx.state.get("topic")
+    short = len(ctx.query) <= 14 if ctx.lang == "zh" else len(ctx.query.split()) <= 6
+    if topic and ((short and detect_aspect(ctx.query)) or FOLLOW_UP.match(ctx.query)):
+        return f"{topic['title']} {ctx.query}"
+    return ctx.query
 
 
 @skill(name="guide_qa", title={"zh": "办事指南问答", "en": "Service guide questions"},
        examples=["办护照需要什么材料", "公积金怎么提取", "how do I get a residence permit"])
 def handle(ctx) -> None:
-    """Retrieve guide passages; the compose step quotes them or says nothing was found."""
-    ctx.hits = ctx.assistant.retrieve(ctx.query, k=5)
+    """Retrieve guide passages (a short follow-up is asked about the last topic); compose quotes them."""
+    query = follow_up_query(ctx)
+    vector = ctx.vector if query == ctx.query else None
+    ctx.hits = ctx.assistant.retriever.retrieve(query, k=5, vector=vector)

@@ -32,7 +32,8 @@ def test_second_ingest_embeds_nothing(small_assistant):
     assert report.indexed == [] and report.embedded == 0 and len(report.unchanged) == 3
 
 
-def test_edited_file_replaces_exactly_its_chunks(small_assistant, small_knowledge):
+def test_edited_file_replaces_exactly_its_chunks(small_assistant):
+    small_knowledge = small_assistant.settings.knowledge
     before = {c.id for c in small_assistant.index.chunks_of("civil_affairs/marriage.md")}
     passport_before = {c.id for c in small_assistant.index.chunks_of("permits/passport.md")}
     (small_knowledge / "permits/passport.md").write_text(PASSPORT.replace("每本120元。", "每本160元。"), encoding="utf-8")
@@ -45,7 +46,8 @@ def test_edited_file_replaces_exactly_its_chunks(small_assistant, small_knowledg
     assert consistent(small_assistant)
 
 
-def test_deleted_file_disappears(small_assistant, small_knowledge):
+def test_deleted_file_disappears(small_assistant):
+    small_knowledge = small_assistant.settings.knowledge
     (small_knowledge / "civil_affairs/marriage.md").unlink()
     report = small_assistant.ingest()
     assert report.removed == ["civil_affairs/marriage.md"]
@@ -53,7 +55,8 @@ def test_deleted_file_disappears(small_assistant, small_knowledge):
     assert consistent(small_assistant)
 
 
-def test_renamed_file_is_not_embedded_again(small_assistant, small_knowledge):
+def test_renamed_file_is_not_embedded_again(small_assistant):
+    small_knowledge = small_assistant.settings.knowledge
     (small_knowledge / "civil_affairs/marriage.md").rename(small_knowledge / "civil_affairs/marriage-registration.md")
     report = small_assistant.ingest()
     assert report.indexed == ["civil_affairs/marriage-registration.md"]

@@ -1,0 +1,53 @@
+"""Emergency: the number to call first, the first safety steps from the emergency guides, shelters."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.prompts import render
+from assistant.seeds import shelters
+from assistant.skills import skill
+from assistant.types import Citation
+
+_STEP_SECTIONS = ("安全要点", "Safety steps")
+MAX_STEPS = 6
+
+
+def first_steps(index, doc: str) -> tuple[list[str], Citation | None]:
+    """The numbered first steps of an emergency guide, and the citation for them."""
+    chunks = [c for c in index.chunks_of(doc) if c.section.split(" > ")[0] in _STEP_SECTIONS]
+    if not chunks:
+        return [], None
+    lines = [ln.strip() for c in chunks for ln in c.text.splitlines() if re.match(r"^\s*(\d+[.、]|[-*])", ln)]
+    citation = Citation(n=1, doc=doc, title=chunks[0].title, section=chunks[0].section,
+                        source_url=chunks[0].source_url, chunk_id=chunks[0].id, lang=chunks[0].lang)
+    return lines[:MAX_STEPS], citation
+
+
+def district_shelters(text: str, lang: str, limit: int = 3) -> list[str]:
+    """Shelters in the district named in the message, else the largest ones in the city."""
+    named = [s for s in shelters() if s["district"]["zh"].rstrip("区县") in text
+             or s["district"]["en"].split()[0].lower() in text.lower()]
+    chosen = named or sorted(shelters(), key=lambda s: -s["capacity"])
+    return [f"{s['name'][lang]} · {s['address'][lang]}" for s in chosen[:limit]]
+
+
+@skill(name="emergency", title={"zh": "紧急求助", "en": "Emergency help"}, domains=["emergency"])
+def handle(ctx) -> None:
+    """Numbers first, then steps; status `emergency`, whatever skill was active (its slots are kept)."""
+    e = ctx.emergency
+    lang = ctx.lang
+    sep = "、" if lang == "zh" else " / "
+    parts = [render("emergency_call", lang, label=e.label[lang], numbers=sep.join(e.numbers))]
+    if e.hotline:
+        parts.append(render("emergency_hotline", lang, hotline=e.hotline))
+    doc = e.guide[lang] if lang in e.guide else e.guide["zh"]
+    steps, citation = first_steps(ctx.assistant.index, doc)
+    citations = []
+    if steps:
+        parts.append(render("emergency_steps", lang) + "\n" + "\n".join(steps) + " [1]")
+        citations.append(citation)
+    if e.shelters:
+        parts.append(render("emergency_shelters", lang) + "\n" + "\n".join(f"- {s}" for s in district_shelters(ctx.query, lang)))
+    parts.append(render("emergency_more", lang))
+    ctx.finish("\n\n".join(parts), "emergency", citations, emergency=e.kind, numbers=e.numbers)

@@ -1,0 +1,376 @@
+"""Hospital appointments: suggest a department from symptoms, book after an explicit yes, cancel, list.
+
+Booking fills its slots in order (department, hospital, date, time, name, resident ID, phone), taking
+every one a message already gives, and books only after a "yes" to a summary. Cancelling needs the
+booking code and the phone it was booked with; listing needs the phone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+
+from assistant import booking, dates, guardrails
+from assistant.prompts import render
+from assistant.seeds import BOOKING_DAYS
+from assistant.skills import skill
+
+CANCEL_BEFORE = dt.timedelta(hours=2)
+_CODE = re.compile(r"(?<![A-Za-z0-9])BK[A-Za-z0-9]{6}(?![A-Za-z0-9])", re.I)
+_ID = re.compile(r"(?<![0-9A-Za-z])\d{14,17}[0-9Xx](?![0-9A-Za-z])")
+_YES = re.compile(r"^(是的?|确认|确定|对的?|没错|好的?|可以|行|嗯|yes|yeah|yep|y|confirm(ed)?|ok(ay)?|sure|correct)"
+                  r"(预约|取消|挂号|吧|please|it)*$", re.I)
+_NO = re.compile(r"^(不|否|别|先不|no\b|nope|n$|don'?t|do not)", re.I)
+_CANCEL = re.compile(r"取消|退号|退掉|不去了|\bcancel", re.I)
+_LIST = re.compile(r"我的预约|我约的|预约记录|(查|看)(一下|询|看)?我?(的|约的)?(预约|挂的号)|约了(哪些|什么|几个)"
+                   r"|my (bookings|appointments)|(list|show|check).{0,12}(bookings|appointments)", re.I)
+_QUESTION = re.compile(r"(挂|看|去)(什么|哪个|哪一个|哪)科|什么科|哪个科|which (department|specialist|clinic)"
+                       r"|what (department|kind of doctor|specialist)|who should i see", re.I)
+_BOOK = re.compile(r"预约|挂号|挂个|帮我挂|帮我约|约一?个|\bbook|appointment", re.I)
+_CHANGE = re.compile(r"换|改|不是|instead|change|rather|make it", re.I)
+_EARLIEST = re.compile(r"最早|第一个|随便|都行|都可以|任意|earliest|first (one|available)|\bany\b", re.I)
+_OTHER_TIME = re.compile(r"换个?(时间|医生|时段)|其他时间|other (time|doctor)|different (time|doctor)", re.I)
+_ORDINAL = re.compile(r"^(?:第|no\.?|number)?([1-9一二三四五六])(?:个|家)?$", re.I)
+_NAME = re.compile(r"^(?:[\u4e00-\u9fff·]{2,6}|[A-Za-z][A-Za-z .'-]{1,58})$")
+_NAME_PREFIX = re.compile(r"^(?:我叫|我是|姓名是?|名字叫?是?|(?:患者|就诊人|病人)(?:是|叫)?|(?:my name is|name is|name"
+                          r"|the patient is|patient|i'm|it's)\b)\s*[:：]?\s*", re.I)
+_FILLER = re.compile(r"[\s,，。.!！?？:：;；、]|换成|改成|改到|换到|那就|就|吧|呢|的|了|please|instead", re.I)
+_TRACKED = ("codes", "hospital", "day", "period", "time", "doctor", "name", "id_masked", "phone_hash")
+_CLEARS = {"codes": ("doctor", "offer"), "hospital": ("doctor",), "period": ("time",)}
+
+
+def _t(ctx, key: str, **values) -> str:
+    return render(key, ctx.lang, file="booking", **values)
+
+
+@skill(name="health_booking", title={"zh": "预约挂号", "en": "Hospital appointments"}, domains=["health"],
+       examples=["我想挂个号", "帮我预约明天的心内科", "帮我约明天上午第一人民医院心内科", "我要挂中心医院的消化内科",
+                 "预约下周三的眼科", "想约个儿科医生", "给孩子挂儿童医院的号", "我要挂金浩然医生的号", "帮我挂一个专家号",
+                 "头疼挂什么科", "头疼得厉害挂什么科", "咳嗽好几天了应该看哪个科", "胃痛去医院挂哪个科室", "牙疼挂什么科",
+                 "皮肤痒挂什么科", "取消我的预约", "我要取消挂号", "预约的号去不了了，帮我退掉", "查一下我的预约",
+                 "我约了哪些号", "看看我挂的号", "book a doctor for Friday", "I'd like to make a hospital appointment",
+                 "book cardiology at the First People's Hospital tomorrow morning", "I need to see a dentist next week",
+                 "can I get an appointment with a paediatrician", "which department should I see for a headache",
+                 "I have a bad cough, what kind of doctor should I see", "cancel my appointment",
+                 "I want to cancel my booking", "show my bookings", "what appointments do I have"],
+       cues=[r"挂号|预约|挂.{0,3}科|看病|看医生|退号|门诊|appointment|book (a|an) (doctor|appointment)|\bbookings?\b"
+             r"|which department|see a doctor|dentist"])
+def handle(ctx) -> None:
+    """Carry on the flow in progress, or start one: book, cancel, list, or suggest a department."""
+    s, awaiting, text = ctx.slots, ctx.state.get("awaiting"), ctx.query
+    fresh = ctx.state.get("active") != ctx.skill or not s.get("mode")
+    if not fresh and s["mode"] == "book" and _CANCEL.search(text) and not _CODE.search(text):
+        ctx.end_skill()
+        return ctx.finish(render("stopped", ctx.lang), "cancelled")
+    if fresh or (s["mode"] == "book" and (_LIST.search(text) or _CANCEL.search(text))):
+        ctx.state["slots"] = s = {"mode": _mode(text)}
+        awaiting = None
+    elif awaiting == "name" or (awaiting in ("confirm", "id", "phone") and len(text) <= 8):
+        ctx.lang = s["lang"]  # a name, a number or an "ok" says nothing about the citizen's language
+    s["lang"] = ctx.lang
+    {"book": _book, "cancel": _cancel, "list": _list, "suggest": _suggest}[s["mode"]](ctx, s, awaiting)
+
+
+def _mode(text: str) -> str:
+    if _CANCEL.search(text):
+        return "cancel"
+    if _LIST.search(text):
+        return "list"
+    return "suggest" if _QUESTION.search(text) and not _BOOK.search(text) else "book"
+
+
+def _short(text: str) -> str:
+    return re.sub(r"[\s,，。.!！~～?？、]+", "", text)
+
+
+def _ask(ctx, slot: str, notes: list[str], template: str = "", **values) -> None:
+    ctx.ask(slot, "\n".join(notes + [_t(ctx, template or f"ask_{slot}", **values)]))
+
+
+def _where(ctx, c: booking.Clinic) -> dict:
+    return {"hospital": c.hospital[ctx.lang], "district": c.district[ctx.lang], "department": c.name[ctx.lang]}
+
+
+def _shown(ctx, a: booking.Appointment) -> dict:
+    """What a citizen reads about their own appointment."""
+    return {**_where(ctx, a.clinic), "code": a.code, "doctor": a.doctor[ctx.lang], "title": a.title[ctx.lang],
+            "day": dates.format_day(dt.date.fromisoformat(a.day), ctx.lang), "time": a.start, "fee": a.fee,
+            "name": a.patient_name}
+
+
+def _suggest(ctx, s, awaiting) -> None:
+    found = booking.suggest(ctx.assistant.sessions, ctx.query)
+    ctx.end_skill()
+    if not found:
+        return ctx.finish(_t(ctx, "suggest_none"), "answered")
+    ctx.state["health_suggested"] = sorted({c.code for c in found[0][1]})
+    sep = "（" if ctx.lang == "zh" else " ("
+    groups = [{"department": cs[0].name[ctx.lang], "symptom": symptom,
+               "hospitals": [c.hospital[ctx.lang] + sep + c.district[ctx.lang] + sep.strip(" (")[::-1].replace("（", "）")
+                             .replace("(", ")") for c in cs]} for symptom, cs, _ in found]
+    ctx.finish(_t(ctx, "suggest", groups=groups), "answered", departments=[g["department"] for g in groups])
+
+
+def _identity(ctx, s, text: str, awaiting, notes: list[str]) -> str:
+    """Take a resident ID and a mobile number out of the text into the slots, masked and hashed."""
+    m = _ID.search(text)
+    if m:
+        if guardrails.valid_resident_id(m.group(0)):
+            s["id_masked"] = guardrails.mask_resident_ids(m.group(0).upper())
+        else:
+            notes.append(_t(ctx, "id_invalid"))
+        text = text.replace(m.group(0), " ")
+    elif awaiting == "id":
+        notes.append(_t(ctx, "id_invalid"))
+    phone = guardrails.phone_digits(text)
+    if phone:
+        s["phone_hash"], s["phone_masked"] = ctx.assistant.phone_digest(phone), guardrails.mask_pii(phone)
+        text = re.sub(r"\+?86[- ]?|\d[\d -]{9,}\d", " ", text)
+    elif awaiting == "phone":
+        notes.append(_t(ctx, "phone_invalid"))
+    return text
+
+
+def _set(s: dict, key: str, value) -> None:
+    """A new value for a detail: the chosen slot, the confirmation and what depended on the old value go."""
+    if s.get(key) != value:
+        s[key] = value
+        for dependent in _CLEARS.get(key, ()) + ("slot", "request"):
+            s.pop(dependent, None)
+
+
+def _pick(text: str, options: list):
+    m = _ORDINAL.match(_short(text))
+    n = dates.number(m.group(1)) if m else None
+    return options[n - 1] if n and n <= len(options) else None
+
+
+def _name(ctx, s, text: str, notes: list[str]) -> None:
+    name = " ".join(_NAME_PREFIX.sub("", re.sub(r"[,，。.!！?？;；]+", " ", text).strip()).split())
+    if _NAME.match(name) and not _YES.match(name) and not _NO.match(name):
+        s["name"] = name
+    else:
+        notes.append(_t(ctx, "name_invalid"))
+
+
+def _absorb(ctx, s, awaiting, notes: list[str]) -> bool:
+    """Fill every detail this message gives; returns whether any of them changed."""
+    sessions, text = ctx.assistant.sessions, ctx.query
+    before = [s.get(k) for k in _TRACKED]
+    if awaiting == "name" and not _CHANGE.search(text) and _FILLER.sub("", dates.remove(text)):
+        _name(ctx, s, _identity(ctx, s, text, awaiting, notes), notes)
+        return before != [s.get(k) for k in _TRACKED]
+    hospital, rest = booking.match_hospital(sessions, text)
+    doctor = booking.match_doctor(sessions, rest, s.get("department_id") if awaiting == "time" else None)
+    codes, rest = booking.match_departments(sessions, rest)
+    hospital = hospital or (_pick(text, s.get("offered", [])) if awaiting == "hospital" else None)
+    if awaiting == "department" and not codes:
+        codes = _pick(text, [o["codes"] for o in s.get("offer", [])]) or []
+    offered = False
+    if not codes and not doctor and (awaiting == "department" or not s.get("codes")):
+        found = booking.suggest(sessions, rest)
+        if len(found) == 1 or (found and found[0][2] > found[1][2]):
+            codes = sorted({c.code for c in found[0][1]})
+            notes.append(_t(ctx, "suggested", symptom=found[0][0], department=found[0][1][0].name[ctx.lang]))
+        elif found:
+            s["offer"], offered = [{"codes": sorted({c.code for c in cs}), "department": cs[0].name[ctx.lang],
+                                    "symptom": symptom} for symptom, cs, _ in found], True
+    for key, value in (("codes", codes), ("hospital", hospital)):
+        if value:
+            _set(s, key, value)
+    day = dates.parse_date(rest, ctx.assistant.today())
+    if day:
+        _set(s, "day", day.isoformat())
+    when = dates.parse_time(rest)
+    if when:
+        _set(s, "period", when.period)
+        _set(s, "time", when.clock) if when.clock else None
+    if doctor:
+        _set(s, "codes", [doctor[1].code])
+        _set(s, "hospital", doctor[1].hospital_id)
+        _set(s, "doctor", doctor[0])
+    if _OTHER_TIME.search(text):
+        for key in ("time", "doctor", "slot", "request"):
+            s.pop(key, None)
+    if awaiting == "time" and _EARLIEST.search(text):
+        s["earliest"] = True
+    _identity(ctx, s, rest, awaiting, notes)
+    changed = before != [s.get(k) for k in _TRACKED]
+    if awaiting in ("department", "hospital", "date", "time") and not (changed or offered or s.get("earliest")):
+        notes.append(_t(ctx, f"{awaiting}_unknown"))
+    return changed
+
+
+def _book(ctx, s, awaiting) -> None:
+    if not awaiting and ctx.state.get("health_suggested"):
+        s["codes"] = ctx.state.pop("health_suggested")
+    notes: list[str] = []
+    changed = _absorb(ctx, s, awaiting, notes)
+    if awaiting == "confirm" and not changed and "slot" in s:
+        answer = _short(ctx.query)
+        if _YES.match(answer):
+            return _commit(ctx, s)
+        if _NO.match(answer):
+            ctx.end_skill()
+            return ctx.finish(_t(ctx, "declined"), "cancelled")
+        notes.append(_t(ctx, "confirm_unclear"))
+    _advance(ctx, s, notes)
+
+
+def _days(ctx, clinic: booking.Clinic, near: dt.date) -> list[str]:
+    """Up to three days with free slots at this clinic, nearest to `near`, as a citizen reads them."""
+    now = ctx.assistant.now()
+    free = booking.free_days(ctx.assistant.sessions, clinic.department_id, now, now.date() + dt.timedelta(BOOKING_DAYS - 1))
+    nearest = sorted(free, key=lambda d: abs((dt.date.fromisoformat(d) - near).days))[:3]
+    return [dates.format_day(dt.date.fromisoformat(d), ctx.lang) for d in sorted(nearest)]
+
+
+def _advance(ctx, s, notes: list[str]) -> None:
+    """Ask for the first missing or unusable detail: department, hospital, date; then the slot."""
+    sessions, now, lang = ctx.assistant.sessions, ctx.assistant.now(), ctx.lang
+    if not s.get("codes"):
+        return _ask(ctx, "department", notes, offer=s.get("offer", []))
+    every = sorted(booking.clinics(sessions, s["codes"]), key=lambda c: bool(c.suspended))
+    open_ = [c for c in every if not c.suspended]
+    if not open_:
+        notes.append(_t(ctx, "closed_everywhere", department=every[0].name[lang]))
+        s.pop("codes")
+        return _ask(ctx, "department", notes, offer=[])
+    if not s.get("hospital") and len({c.hospital_id for c in open_}) == 1:
+        s["hospital"] = open_[0].hospital_id
+        notes.append(_t(ctx, "only_hospital", **_where(ctx, open_[0])))
+    clinic = next((c for c in every if c.hospital_id == s.get("hospital")), None)
+    if s.get("hospital") and (clinic is None or clinic.suspended):
+        if clinic:
+            notes.append(_t(ctx, "closed", reason=clinic.suspended[lang], **_where(ctx, clinic)))
+        else:
+            named = next(c for c in booking.clinics(sessions) if c.hospital_id == s["hospital"])
+            notes.append(_t(ctx, "hospital_lacks", hospital=named.hospital[lang], department=open_[0].name[lang]))
+        s.pop("hospital")
+    if not s.get("hospital"):
+        s["offered"] = [c.hospital_id for c in open_]
+        return _ask(ctx, "hospital", notes, department=open_[0].name[lang], clinics=[_where(ctx, c) for c in open_])
+    s["department_id"], where = clinic.department_id, _where(ctx, clinic)
+    if not s.get("day"):
+        return _ask(ctx, "date", notes, window=BOOKING_DAYS, days=_days(ctx, clinic, now.date()), **where)
+    day, last = dt.date.fromisoformat(s["day"]), now.date() + dt.timedelta(BOOKING_DAYS - 1)
+    free = booking.openings(sessions, clinic.department_id, day, now) if now.date() <= day <= last else []
+    if free:
+        return _choose_slot(ctx, s, clinic, day, free, notes)
+    shown, suggested = dates.format_day(day, lang), []
+    if day < now.date() or day > last:
+        key, suggested = ("date_past" if day < now.date() else "date_too_far"), _days(ctx, clinic, now.date())
+    else:
+        key = "day_full" if booking.has_clinic(sessions, clinic.department_id, day) else "no_clinic"
+        where["elsewhere"] = [c.hospital[lang] for c in open_ if c.hospital_id != clinic.hospital_id
+                              and booking.openings(sessions, c.department_id, day, now)]
+    notes.append(_t(ctx, key, day=shown, window=BOOKING_DAYS, last=dates.format_day(last, lang),
+                    days=_days(ctx, clinic, day), **where))
+    s.pop("day")
+    _ask(ctx, "date", notes, window=BOOKING_DAYS, days=suggested, **where)
+
+
+def _groups(ctx, openings: list[booking.Opening]) -> list[dict]:
+    groups: dict[str, dict] = {}
+    for o in openings:
+        g = groups.setdefault(o.doctor_id, {"doctor": o.doctor[ctx.lang], "title": o.title[ctx.lang], "fee": o.fee,
+                                            "times": []})
+        g["times"].append(o.start)
+    return list(groups.values())
+
+
+def _choose_slot(ctx, s, clinic, day: dt.date, free: list[booking.Opening], notes: list[str]) -> None:
+    """Narrow the free slots by period, doctor and time to one; then ask for the patient, then confirm."""
+    where = {**_where(ctx, clinic), "day": dates.format_day(day, ctx.lang)}
+    shown = [o for o in free if s.get("period") in (None, "morning" if o.start < "12:00" else "afternoon")]
+    if not shown:
+        notes.append(_t(ctx, "period_empty", period=s.pop("period")))
+        shown = free
+    mine = [o for o in shown if o.doctor_id == s.get("doctor")]
+    if s.get("doctor") and not mine:
+        notes.append(_t(ctx, "doctor_busy"))
+        s.pop("doctor")
+    shown = mine or shown
+    chosen = next((o for o in free if o.slot_id == s.get("slot")), None)
+    if s.get("slot") and not chosen:
+        notes.append(_t(ctx, "taken"))
+        s.pop("slot")
+    at = [o for o in shown if o.start == s.get("time")]
+    if not chosen and s.get("time") and not at:
+        notes.append(_t(ctx, "time_unavailable", time=s.pop("time")))
+    elif not chosen and len(at) > 1:
+        return _ask(ctx, "time", notes, template="ask_doctor", time=s["time"], groups=_groups(ctx, at))
+    chosen = chosen or (at[0] if at else None) or (shown[0] if s.pop("earliest", False) else None)
+    if not chosen:
+        return _ask(ctx, "time", notes, groups=_groups(ctx, shown), **where)
+    s.update(slot=chosen.slot_id, time=chosen.start)
+    for slot, key in (("name", "name"), ("id", "id_masked"), ("phone", "phone_hash")):
+        if not s.get(key):
+            return _ask(ctx, slot, notes)
+    s.setdefault("request", secrets.token_hex(8))
+    _ask(ctx, "confirm", notes, **where, doctor=chosen.doctor[ctx.lang], title=chosen.title[ctx.lang],
+         time=chosen.start, fee=chosen.fee, name=s["name"], id_masked=s["id_masked"], phone_masked=s["phone_masked"])
+
+
+def _commit(ctx, s) -> None:
+    """Book the confirmed slot; a repeated confirmation gets the same booking, a lost race other times."""
+    key = hashlib.sha256(f"{ctx.conversation.id}|{s['request']}|{s['slot']}".encode()).hexdigest()
+    started = f"{s['day']} {s['time']}" <= ctx.assistant.now().strftime("%Y-%m-%d %H:%M")
+    outcome = booking.Outcome("taken") if started else booking.book(
+        ctx.assistant.sessions, slot_id=s["slot"], request_key=key, patient_name=s["name"], id_masked=s["id_masked"],
+        phone_hash=s["phone_hash"], phone_masked=s["phone_masked"], session_id=ctx.conversation.id)
+    if outcome.status == "taken":
+        for gone in ("slot", "time", "request"):
+            s.pop(gone, None)
+        return _advance(ctx, s, [_t(ctx, "taken")])
+    ctx.end_skill()
+    if outcome.status == "limit":
+        return ctx.finish(_t(ctx, "limit"), "answered")
+    shown = _shown(ctx, outcome.appointment)
+    if outcome.status == "duplicate":
+        return ctx.finish(_t(ctx, "duplicate", **shown), "answered", code=shown["code"])
+    ctx.finish(_t(ctx, "booked", **shown), "booked", code=shown["code"])
+
+
+def _cancel(ctx, s, awaiting) -> None:
+    """Cancel a booking given its code and the phone it was booked with, after a yes to what will go."""
+    sessions, notes, code = ctx.assistant.sessions, [], _CODE.search(ctx.query)
+    if code:
+        s["code"] = code.group(0).upper()
+    elif awaiting == "code":
+        notes.append(_t(ctx, "code_invalid"))
+    before = s.get("phone_hash")
+    _identity(ctx, s, _CODE.sub(" ", ctx.query), awaiting, notes)
+    answer = _short(ctx.query) if awaiting == "confirm" and not code and s.get("phone_hash") == before else ""
+    if answer and _NO.match(answer):
+        ctx.end_skill()
+        return ctx.finish(_t(ctx, "kept"), "answered")
+    if answer and not _YES.match(answer):
+        notes.append(_t(ctx, "confirm_unclear"))
+    if not s.get("code") or not s.get("phone_hash"):
+        return _ask(ctx, "code" if not s.get("code") else "phone", notes)
+    found = booking.find(sessions, s["code"], s["phone_hash"])
+    starts = dt.datetime.fromisoformat(f"{found.day}T{found.start}") if found else None
+    too_late = found and starts - ctx.assistant.now().replace(tzinfo=None) < CANCEL_BEFORE
+    gone = booking.cancel(sessions, s["code"], s["phone_hash"]) if found and not too_late and answer and \
+        _YES.match(answer) else None
+    if gone or not found or too_late:
+        ctx.end_skill()
+        if gone:
+            return ctx.finish(_t(ctx, "cancelled", code=gone.code), "cancelled", code=gone.code)
+        return ctx.finish("\n".join(notes + [_t(ctx, "too_late" if found else "not_found", code=s["code"])]), "answered")
+    _ask(ctx, "confirm", notes, template="cancel_summary", **_shown(ctx, found))
+
+
+def _list(ctx, s, awaiting) -> None:
+    """The active bookings made with the phone the citizen gives, and nobody else's."""
+    notes: list[str] = []
+    _identity(ctx, s, ctx.query, awaiting, notes)
+    if not s.get("phone_hash"):
+        return _ask(ctx, "phone", notes)
+    items = booking.bookings_for(ctx.assistant.sessions, s["phone_hash"], ctx.assistant.today())
+    ctx.end_skill()
+    ctx.finish(_t(ctx, "bookings" if items else "no_bookings", phone=s["phone_masked"],
+                  items=[_shown(ctx, a) for a in items]), "answered", count=len(items))

@@ -1,0 +1,55 @@
+"""Helpers the bench scripts share: paths, a temporary copy of the knowledge folder, statistics."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+RESULTS = ROOT / "bench" / "results"
+
+
+@contextmanager
+def temporary_home(files: int | None = None):
+    """A temporary CITYDESK_HOME and a copy of knowledge/ (optionally only the first `files` guides)."""
+    with tempfile.TemporaryDirectory(prefix="citydesk-bench-") as tmp:
+        knowledge = Path(tmp) / "knowledge"
+        sources = sorted(p for p in (ROOT / "knowledge").rglob("*") if p.is_file())
+        for path in sources[:files] if files else sources:
+            target = knowledge / path.relative_to(ROOT / "knowledge")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+        yield Path(tmp) / "home", knowledge
+
+
+def regression_questions() -> list[dict]:
+    out = []
+    for path in sorted((ROOT / "tests" / "regression").glob("*.yaml")):
+        out.extend(yaml.safe_load(path.read_text(encoding="utf-8")) or [])
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def spread(values: list[float]) -> str:
+    return f"median {statistics.median(values):.1f} (min {min(values):.1f}, max {max(values):.1f})"
+
+
+def write_json(name: str, data) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2))
+    return path

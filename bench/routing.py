@@ -1,0 +1,106 @@
+"""Routing quality on public dialogue data: accuracy, macro-F1, out-of-scope precision/recall, confusion.
+
+    python bench/routing.py [--evaldata DIR]
+
+crosswoz_zh: metro and taxi turns must reach the transport guides, greetings and thanks small talk,
+hotels, restaurants and attractions are out of scope. clinc_oos: almost everything is out of scope
+for a city; greetings are small talk; traffic, directions, visas, vaccines and taxes are city topics.
+Each CrossWOZ turn is routed alone and again after its context (the previous user turn) in one session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from common import ROOT, temporary_home, write_json
+
+from assistant import Assistant
+from assistant.config import Settings
+from assistant.evaluation import classification_report, format_confusion, read_jsonl, route_label
+
+CLINC_CITY = {"traffic", "directions", "international_visa", "vaccines", "taxes", "pay_tax", "income",
+              "report_lost_card", "lost_luggage", "w2"}
+CLINC_SMALLTALK = {"greeting", "goodbye", "thank_you", "what_can_i_ask_you", "are_you_a_bot", "who_made_you",
+                   "what_is_your_name"}
+TRANSPORT = {"地铁", "出租"}
+
+
+def crosswoz_label(row: dict) -> str:
+    domains = set(row["domains"])
+    if domains & TRANSPORT:
+        return "transport"
+    if domains == {"General"}:
+        return "smalltalk"
+    return "out_of_scope"
+
+
+def crosswoz_predicted(label: str) -> str:
+    return label if label in ("transport", "smalltalk", "out_of_scope", "emergency") else f"other:{label}"
+
+
+def clinc_label(row: dict) -> str:
+    if row["is_oos"] or row["intent"] not in CLINC_CITY | CLINC_SMALLTALK:
+        return "out_of_scope"
+    return "smalltalk" if row["intent"] in CLINC_SMALLTALK else "city"
+
+
+def clinc_predicted(label: str) -> str:
+    return label if label in ("smalltalk", "out_of_scope") else "city"
+
+
+def run(assistant: Assistant, rows: list[dict], expected, collapse, with_context: bool = False) -> dict:
+    want, got, errors = [], [], []
+    began = time.perf_counter()
+    for row in rows:
+        session = None
+        if with_context:
+            previous = [t["text"] for t in row.get("context", []) if t["role"] == "usr"]
+            if previous:
+                session = assistant.ask(previous[-1]).session_id
+        route = assistant.route(row["text"], session_id=session)
+        want.append(expected(row))
+        got.append(collapse(route_label(route)))
+        if want[-1] != got[-1]:
+            errors.append({"text": row["text"], "expected": want[-1], "got": got[-1], "score": round(route.score, 3)})
+    report = classification_report(want, got)
+    report["ms_per_turn"] = (time.perf_counter() - began) * 1000 / max(len(rows), 1)
+    report["errors"] = errors
+    return report
+
+
+def show(name: str, report: dict) -> None:
+    print(f"\n== {name}: n={report['n']} accuracy {report['accuracy']:.3f} macro-F1 {report['macro_f1']:.3f} "
+          f"out-of-scope precision {report['out_of_scope_precision']:.3f} recall {report['out_of_scope_recall']:.3f}")
+    print(format_confusion(report))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--evaldata", type=Path, default=ROOT.parent / "shared" / "evaldata")
+    parser.add_argument("--home", type=Path, help="an indexed CITYDESK_HOME to reuse")
+    args = parser.parse_args()
+    crosswoz = args.evaldata / "crosswoz_zh" / "turn_domains.dev.jsonl"
+    clinc = args.evaldata / "clinc_oos" / "intent_oos.dev.jsonl"
+    if not crosswoz.exists() or not clinc.exists():
+        print(f"skipped: evaluation data not found under {args.evaldata}")
+        return
+    with temporary_home() as (home, knowledge):
+        settings = Settings.from_env(environ={}, env_file=None, home=args.home or home,
+                                     **({} if args.home else {"knowledge": knowledge}))
+        assistant = Assistant.from_settings(settings)
+        if not args.home:
+            assistant.ingest()
+        results = {
+            "crosswoz_zh": run(assistant, read_jsonl(crosswoz), crosswoz_label, crosswoz_predicted),
+            "crosswoz_zh_in_context": run(assistant, read_jsonl(crosswoz), crosswoz_label, crosswoz_predicted, True),
+            "clinc_oos": run(assistant, read_jsonl(clinc), clinc_label, clinc_predicted),
+        }
+    for name, report in results.items():
+        show(name, report)
+    write_json("routing", results)
+
+
+if __name__ == "__main__":
+    main()

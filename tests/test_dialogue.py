@@ -1,0 +1,57 @@
+"""Whole conversations through the pipeline: sessions, language, follow-ups, topic changes."""
+
+import pytest
+
+from assistant import Assistant
+
+pytestmark = pytest.mark.integration
+
+
+def test_follow_up_is_answered_about_the_last_topic(small_assistant):
+    first = small_assistant.ask("护照需要什么材料")
+    assert first.citations[0].doc == "permits/passport.md"
+    follow = small_assistant.ask("那要多少钱？", session_id=first.session_id)
+    assert follow.status == "answered" and "120元" in follow.text and follow.citations[0].section == "收费标准"
+    english = small_assistant.ask("What do I need for a passport?")
+    fee = small_assistant.ask("what about the fee?", session_id=english.session_id)
+    assert "120 yuan" in fee.text
+
+
+def test_language_follows_the_citizen(small_assistant):
+    zh = small_assistant.ask("你好")
+    en = small_assistant.ask("How much does a passport cost?", session_id=zh.session_id)
+    assert (zh.lang, en.lang) == ("zh", "en") and en.text.startswith("From")
+    short = small_assistant.ask("ok", session_id=en.session_id)
+    assert short.lang == "en"
+
+
+def test_a_restart_loses_no_conversation(small_assistant):
+    first = small_assistant.ask("护照需要什么材料")
+    again = Assistant.from_settings(small_assistant.settings)
+    follow = again.ask("那要多久？", session_id=first.session_id)
+    assert "7个工作日" in follow.text
+
+
+def test_cancel_words_stop_a_waiting_skill(small_assistant):
+    asking = small_assistant.ask("帮我查一下我的办件进度")
+    assert asking.status == "asking"
+    stopped = small_assistant.ask("算了", session_id=asking.session_id)
+    assert stopped.status == "cancelled" and "没有为您办理" in stopped.text
+    after = small_assistant.ask("护照多少钱", session_id=asking.session_id)
+    assert after.skill == "permits" or after.skill == "guide_qa"
+    assert after.status == "answered"
+
+
+def test_a_clear_topic_change_leaves_the_waiting_skill(small_assistant):
+    asking = small_assistant.ask("帮我查一下我的办件进度")
+    reply = small_assistant.ask("转人工", session_id=asking.session_id)
+    assert reply.status == "handoff"
+
+
+def test_route_api_reports_skill_score_and_runner_up(small_assistant):
+    route = small_assistant.route("转人工")
+    assert route.skill == "handoff" and route.runner_up and route.score > route.runner_up_score
+    assert small_assistant.route("我家着火了").skill == "emergency"
+    assert small_assistant.route("what is the capital of France").skill == "out_of_scope"
+    guide = small_assistant.route("结婚登记需要什么材料")
+    assert guide.skill in ("guide_qa", "permits") and (guide.domain == "civil_affairs" or guide.skill == "permits")
