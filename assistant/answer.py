@@ -29,6 +29,7 @@ ASPECTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
              "how can", "process", "steps", "apply"), ("办理流程", "Process")),
 }
 MAX_QUOTE_CHARS = 900
+RELATED_MARGIN = 0.03  # a guide is offered as related when its similarity is this close to the best
 
 
 def detect_aspect(question: str) -> str | None:
@@ -89,8 +90,10 @@ def compose_extractive(question: str, hits: list[Hit], index: Index, lang: str) 
     parts.append(render("answer_intro", lang, title=best.chunk.title, section=section))
     parts.append(f"{_quote(body)} [1]")
     related = []
+    floor = (best.dense or 0.0) - RELATED_MARGIN
     for hit in hits[1:]:
-        if hit.doc != best.doc and hit.doc not in {c.doc for c in citations} and len(citations) < 3:
+        close = hit.dense is not None and hit.dense >= floor
+        if close and hit.doc != best.doc and hit.doc not in {c.doc for c in citations} and len(citations) < 3:
             n = len(citations) + 1
             citations.append(Citation(n=n, doc=hit.doc, title=hit.chunk.title, section=hit.section,
                                       source_url=hit.chunk.source_url, chunk_id=hit.chunk.id, lang=hit.chunk.lang))

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from assistant import guardrails
 from assistant.config import Settings
 from assistant.db import Conversation, Message, make_session_factory
-from assistant.dialogue import TurnContext, check_input, continue_or_route, run_turn, triage_emergency
+from assistant.dialogue import TurnContext, check_input, continue_or_route, run_turn_stream, triage_emergency
 from assistant.embed import Embedder, get_embedder
 from assistant.knowledge.index import Index, IngestReport
 from assistant.retrieve import Retriever
@@ -34,6 +34,8 @@ class Assistant:
         self._index: Index | None = None
         self._retriever: Retriever | None = None
         self._router: Router | None = None
+        self._llm = None
+        self._llm_built = False
         self._sessions = None
         self._key: bytes | None = None
         self._lock = threading.RLock()
@@ -66,6 +68,16 @@ class Assistant:
         if self._retriever is None:
             self._retriever = Retriever(index=self.index, threshold=self.settings.min_score)
         return self._retriever
+
+    @property
+    def llm(self):
+        """The LangChain chat model from CITYDESK_LLM_*; None (extractive answers) when not configured."""
+        if not self._llm_built:
+            from assistant.llm import build_chat_model
+
+            self._llm = build_chat_model(self.settings)
+            self._llm_built = True
+        return self._llm
 
     @property
     def router(self) -> Router:
@@ -142,17 +154,28 @@ class Assistant:
 
     def ask(self, text: str, session_id: str | None = None, lang: str | None = None) -> Reply:
         """Answer one message in a session (a new session when `session_id` is None or unknown)."""
+        reply = None
+        for kind, value in self.ask_stream(text, session_id=session_id, lang=lang):
+            if kind == "reply":
+                reply = value
+        return reply
+
+    def ask_stream(self, text: str, session_id: str | None = None, lang: str | None = None):
+        """Like `ask`, as events: ("delta", text) while an LLM answer is generated, then ("reply", Reply).
+
+        The final reply is the verified one; it may differ from the streamed text, which it replaces.
+        """
         conversation = self._conversation(session_id, lang)
         ctx = TurnContext(assistant=self, conversation=conversation, text=text,
                           lang=lang or conversation.lang or self.settings.language)
         try:
-            return run_turn(ctx)
+            yield from run_turn_stream(ctx)
         except Exception:
             log.exception("turn failed in session %s", conversation.id)
             ctx.reply = None
             ctx.canned("error", "error")
             ctx.reply.latency_ms = (time.perf_counter() - ctx.started) * 1000
-            return ctx.reply
+            yield "reply", ctx.reply
 
     def history(self, session_id: str) -> list[dict]:
         with self.sessions() as db:

@@ -129,7 +129,8 @@ def _longest(candidates: list[tuple[str, object]], text: str) -> tuple[str, list
         return "", []
     best = max(len(alias) for alias, _ in found)
     values = [value for alias, value in found if len(alias) == best]
-    return next(alias for alias, _ in found if len(alias) == best), [v for i, v in enumerate(values) if v not in values[:i]]
+    unique = [v for i, v in enumerate(values) if v not in values[:i]]
+    return next(alias for alias, _ in found if len(alias) == best), unique
 
 
 def _blank(text: str, alias: str) -> str:
@@ -160,8 +161,8 @@ def match_hospital(sessions: sessionmaker, text: str) -> tuple[str | None, str]:
     with sessions() as db:
         candidates = []
         for h in db.scalars(select(Hospital)):
-            names = [h.name["zh"], h.name["en"], h.name["zh"].removeprefix("澄湾市"), h.name["en"].removeprefix("Chengwan "),
-                     h.district["zh"], h.district["en"]]
+            names = [h.name["zh"], h.name["en"], h.name["zh"].removeprefix("澄湾市"),
+                     h.name["en"].removeprefix("Chengwan "), h.district["zh"], h.district["en"]]
             candidates += [(alias, h.id) for alias in names + HOSPITAL_ALIASES.get(h.id, [])]
     alias, ids = _longest(candidates, lowered)
     return (ids[0], _blank(lowered, alias)) if ids else (None, lowered)
@@ -204,7 +205,8 @@ def suggest(sessions: sessionmaker, text: str, limit: int = 3) -> list[tuple[str
             continue
         symptom = max(hits, key=len)
         pediatric = h.id == "cw-children" or bool(_CHILD.search(d.name["zh"] + d.name["en"]))
-        score, (best, best_symptom, members) = (pediatric == child, len(symptom)), groups.get(d.name["zh"], ((), "", []))
+        score = (pediatric == child, len(symptom))
+        best, best_symptom, members = groups.get(d.name["zh"], ((), "", []))
         groups[d.name["zh"]] = (max(score, best), symptom if score > best else best_symptom, members + [_clinic(d, h)])
     ranked = sorted(groups.values(), key=lambda g: (g[0], len(g[2])), reverse=True)
     return [(symptom, members, score) for score, symptom, members in ranked[:limit]]
@@ -263,7 +265,7 @@ def book(sessions: sessionmaker, *, slot_id: int, request_key: str, patient_name
                     db.rollback()
                     earlier = _by_request(db, request_key)
                     return Outcome("repeated", earlier) if earlier else Outcome("taken")
-                clash = _patient_clash(db, db.get(Slot, slot_id), patient_name, id_masked)
+                clash = _patient_clash(db, db.get(Slot, slot_id), patient_name, id_masked, phone_hash)
                 if clash:
                     db.rollback()
                     return clash
@@ -284,14 +286,18 @@ def book(sessions: sessionmaker, *, slot_id: int, request_key: str, patient_name
     raise RuntimeError("no free booking code after three tries")
 
 
-def _patient_clash(db, slot: Slot, patient_name: str, id_masked: str) -> Outcome | None:
-    """The patient already holds a booking in this department that day, or the daily maximum."""
-    held = db.execute(select(Booking.code, Slot.department_id).join(Slot, Booking.slot_id == Slot.id)
+def _patient_clash(db, slot: Slot, patient_name: str, id_masked: str, phone_hash: str) -> Outcome | None:
+    """A booking of this patient in the same department that day, or the daily maximum reached.
+
+    The earlier booking is returned only to the phone that made it.
+    """
+    held = db.execute(select(Booking.code, Slot.department_id, Booking.phone_hash)
+                      .join(Slot, Booking.slot_id == Slot.id)
                       .where(Booking.status == "booked", Booking.id_masked == id_masked,
                              Booking.patient_name == patient_name, Slot.day == slot.day)).all()
-    same = [code for code, department_id in held if department_id == slot.department_id]
+    same = [(code, phone) for code, department_id, phone in held if department_id == slot.department_id]
     if same:
-        return Outcome("duplicate", _appointment(db, same[0]))
+        return Outcome("duplicate", _appointment(db, same[0][0]) if same[0][1] == phone_hash else None)
     return Outcome("limit") if len(held) >= MAX_PER_DAY else None
 
 
@@ -305,8 +311,7 @@ def _appointment(db, code: str) -> Appointment:
         select(Booking, Slot, Doctor, Department, Hospital).join(Slot, Booking.slot_id == Slot.id)
         .join(Doctor, Slot.doctor_id == Doctor.id).join(Department, Slot.department_id == Department.id)
         .join(Hospital, Department.hospital_id == Hospital.id).where(Booking.code == code)).one()
-    clinic = Clinic(dep.id, dep.code, dep.name, dep.suspended, h.id, h.name, h.district)
-    return Appointment(b.code, b.status, s.day, s.start, clinic, d.name, d.title, d.fee_yuan, b.patient_name,
+    return Appointment(b.code, b.status, s.day, s.start, _clinic(dep, h), d.name, d.title, d.fee_yuan, b.patient_name,
                        b.id_masked, b.phone_masked)
 
 
@@ -320,16 +325,17 @@ def find(sessions: sessionmaker, code: str, phone_hash: str) -> Appointment | No
 
 def cancel(sessions: sessionmaker, code: str, phone_hash: str) -> Appointment | None:
     """Cancel the active booking with this code and phone and free its slot, in one transaction; None if none."""
+    code = code.upper()
     with sessions() as db:
-        done = db.execute(update(Booking).where(Booking.code == code.upper(), Booking.phone_hash == phone_hash,
+        done = db.execute(update(Booking).where(Booking.code == code, Booking.phone_hash == phone_hash,
                                                 Booking.status == "booked")
                           .values(status="cancelled", active_slot_id=None, cancelled_at=time.time())).rowcount
         if not done:
             db.rollback()
             return None
-        slot_id = db.scalar(select(Booking.slot_id).where(Booking.code == code.upper()))
-        db.execute(update(Slot).where(Slot.id == slot_id, Slot.booking_code == code.upper()).values(booking_code=None))
-        gone = _appointment(db, code.upper())
+        slot_id = db.scalar(select(Booking.slot_id).where(Booking.code == code))
+        db.execute(update(Slot).where(Slot.id == slot_id, Slot.booking_code == code).values(booking_code=None))
+        gone = _appointment(db, code)
         db.commit()
         return gone
 

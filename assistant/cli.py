@@ -1,4 +1,4 @@
-"""The `citydesk` command: ingest, ask, retrieve, route, chat, serve."""
+"""The `citydesk` command: ingest, ask, retrieve, route, chat, eval, serve."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 
 from assistant.config import Settings, SettingsError, describe
 
@@ -83,6 +84,12 @@ def _chat(assistant, args) -> int:
             print(f"  [{c.n}] {c.title} · {c.section}")
 
 
+def _eval(assistant, args) -> int:
+    from assistant.evaluation import run_cli
+
+    return run_cli(assistant, args)
+
+
 def _serve(assistant, args) -> int:
     from assistant.api import serve
 
@@ -125,6 +132,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="chat in the terminal")
     p.add_argument("--session")
     p.set_defaults(run=_chat)
+
+    p = sub.add_parser("eval", help="run answer-quality suites (or --retrieval / --routing on external data)")
+    p.add_argument("suites", nargs="*", help="suite files or names under evals/suites (default: all)")
+    p.add_argument("--report", type=Path, help="write report.json, report.md and report.html here")
+    p.add_argument("--baseline", type=Path, help="a previous report.json to compare with")
+    p.add_argument("--llm", action="store_true", help="use the configured LLM (and LLM-as-judge metrics)")
+    p.add_argument("--smoke", action="store_true", help="only the cases marked smoke (fast)")
+    p.add_argument("--retrieval", nargs=2, type=Path, metavar=("CORPUS", "QUERIES"),
+                   help="Recall@k / MRR@10 on a JSONL corpus and questions")
+    p.add_argument("--routing", type=Path, metavar="FILE", help="routing accuracy on a JSONL file of text + label")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(run=_eval)
 
     p = sub.add_parser("serve", help="serve the web app and the HTTP API")
     p.add_argument("--host")

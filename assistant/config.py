@@ -86,6 +86,8 @@ class Settings:
     staff_token: str = _setting("", doc="token for the staff page; unset disables it")
     host: str = _setting("127.0.0.1", doc="address the web server binds")
     port: int = _setting(7860, _port, "port the web server binds")
+    rate_limit: int = _setting(60, _number(int, allow_zero=True),
+                               "requests per minute per client on /api and /v1, per worker (0 = off)")
     language: str = _setting("zh", _language, "language of replies before the citizen has written")
     timezone: str = _setting("Asia/Shanghai", doc="the city's time zone, for dates")
     max_file_mb: float = _setting(20.0, _number(float), "largest guide file accepted, in MB")

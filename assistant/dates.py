@@ -75,7 +75,7 @@ def number(text: str) -> int | None:
     if "十" not in text:
         return _CN[text] if len(text) == 1 else None
     tens, _, ones = text.partition("十")
-    if len(tens) > 1 or len(ones) > 1:
+    if len(tens) > 1 or len(ones) > 1 or "十" in tens + ones:
         return None
     return (_CN[tens] if tens else 1) * 10 + (_CN[ones] if ones else 0)
 

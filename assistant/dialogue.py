@@ -12,7 +12,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("citydesk.dialogue")
 
+SHORT_ANSWER = 12
 CANCEL = re.compile(r"^\s*(算了|不约了|不要了|不用了|不办了|取消吧?|退出|停止|不挂了|cancel|never ?mind|stop|forget it|quit)\s*[。.!！]?\s*$",
                     re.IGNORECASE)
 
@@ -47,6 +48,7 @@ class TurnContext:
     emergency: Emergency | None = None
     hits: list[Hit] = field(default_factory=list)
     reply: Reply | None = None
+    answer_stream: Iterator[str] | None = None  # an LLM answer in the making: text deltas, then ctx.reply
     flags: set[str] = field(default_factory=set)
     timings: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
@@ -94,7 +96,9 @@ def check_input(ctx: TurnContext) -> None:
         ctx.canned(problem.reason, "rejected", limit=guardrails.MAX_INPUT_CHARS)
         return
     ctx.query = guardrails.normalize(ctx.text).strip()
-    ctx.lang = guardrails.detect_language(ctx.query, ctx.lang)
+    # a short Latin answer in a conversation ("ok", a name like "Li Lei") keeps the conversation's language
+    if not (ctx.state.get("turns") and len(ctx.query) <= SHORT_ANSWER and not guardrails.has_chinese(ctx.query)):
+        ctx.lang = guardrails.detect_language(ctx.query, ctx.lang)
     if guardrails.looks_like_injection(ctx.query):
         ctx.flags.add("injection")
 
@@ -121,7 +125,10 @@ def continue_or_route(ctx: TurnContext) -> None:
     best, best_score = scores[0] if scores else ("guide_qa", 0.0)
     runner, runner_score = scores[1] if len(scores) > 1 else ("", 0.0)
     if active and active in REGISTRY:
-        switching = best != active and best_score >= SKILL_THRESHOLD + SWITCH_MARGIN
+        # a slot answer ("是", "明天", a name) can resemble another skill's examples: leaving a
+        # waiting skill needs that skill's keyword cue as well as a clear score
+        switching = (best != active and best_score >= SKILL_THRESHOLD + SWITCH_MARGIN
+                     and ctx.assistant.router.cued(best, ctx.query))
         if not switching:
             ctx.skill = active
             ctx.route = Route(skill=active, score=1.0, runner_up=best, runner_up_score=best_score)
@@ -139,7 +146,11 @@ def run_skill(ctx: TurnContext) -> None:
 
 
 def compose_answer(ctx: TurnContext) -> None:
-    """Quote the retrieved guide sections with citations, or say that no guide covers the question."""
+    """Answer from the retrieved guide sections with citations, or say that no guide covers the question.
+
+    With an LLM configured the answer is generated and streamed (`ctx.answer_stream`), verified
+    against the passages, and replaced by the extractive answer when it fails; otherwise extractive.
+    """
     relevant = [h for h in ctx.hits if ctx.assistant.retriever.relevant([h], ctx.lang)]
     if not relevant:
         ctx.state["refusals"] = ctx.state.get("refusals", 0) + 1
@@ -150,10 +161,15 @@ def compose_answer(ctx: TurnContext) -> None:
             return
         ctx.canned("nothing_found", "refused")
         return
-    answer = compose_extractive(ctx.query, relevant, ctx.assistant.index, ctx.lang)
     best = relevant[0].chunk
     ctx.state["topic"] = {"doc": best.doc, "title": best.title, "domain": best.domain}
-    ctx.finish(answer.text, "answered", answer.citations)
+    extractive = compose_extractive(ctx.query, relevant, ctx.assistant.index, ctx.lang)
+    if ctx.assistant.llm is not None:
+        from assistant.generate import stream_answer
+
+        ctx.answer_stream = stream_answer(ctx, relevant, extractive)
+        return
+    ctx.finish(extractive.text, "answered", extractive.citations)
 
 
 def check_output(ctx: TurnContext) -> None:
@@ -173,6 +189,7 @@ def record(ctx: TurnContext) -> None:
     ctx.reply.latency_ms = (time.perf_counter() - ctx.started) * 1000
     ctx.conversation.lang = ctx.lang
     ctx.conversation.updated = time.time()
+    ctx.state["turns"] = ctx.state.get("turns", 0) + 1
     ctx.assistant.save_turn(ctx.conversation, [
         Message(session_id=ctx.conversation.id, role="user", text=guardrails.mask_pii(ctx.text or "")[:4000]),
         Message(session_id=ctx.conversation.id, role="assistant", text=guardrails.mask_pii(ctx.reply.text),
@@ -185,16 +202,27 @@ STEPS = [check_input, triage_emergency, continue_or_route, run_skill, compose_an
 FINAL_STEPS = [check_output, record]
 
 
-def run_turn(ctx: TurnContext) -> Reply:
-    """Run the steps in order until one finishes the turn, then check and record the reply."""
+def run_turn_stream(ctx: TurnContext) -> Iterator[tuple[str, Any]]:
+    """Run the steps in order until one finishes the turn; yield ("delta", text) while an answer is
+    generated, then check and record the reply and yield ("reply", Reply)."""
     for step in STEPS:
         began = time.perf_counter()
         step(ctx)
         ctx.timings[step.__name__] = (time.perf_counter() - began) * 1000
-        if ctx.reply is not None:
+        if ctx.reply is not None or ctx.answer_stream is not None:
             break
+    if ctx.answer_stream is not None:
+        for delta in ctx.answer_stream:
+            yield "delta", delta
     if ctx.reply is None:
         ctx.canned("nothing_found", "refused")
     for step in FINAL_STEPS:
         step(ctx)
+    yield "reply", ctx.reply
+
+
+def run_turn(ctx: TurnContext) -> Reply:
+    """The whole turn at once (the stream, drained)."""
+    for _ in run_turn_stream(ctx):
+        pass
     return ctx.reply

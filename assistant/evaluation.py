@@ -1,20 +1,35 @@
-"""Evaluation: retrieval quality of the real retrieval stack on an external JSONL corpus."""
+"""Evaluation, the entry point of `citydesk eval`: answer-quality suites with metrics, reports and a release
+gate, and retrieval / routing quality on external JSONL sets.
+
+Suites are loaded by evalsuite, run by evalrun, measured by evalmetrics and written by evalreport.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from assistant import evalreport
 from assistant.embed import Embedder
+from assistant.evaljudge import build_judge
+from assistant.evalmetrics import build_report, classification_report, format_confusion, load_baseline, route_label
+from assistant.evalrun import JOBS, Runner, check_cites, temporary_assistant
+from assistant.evalsuite import SuiteError, load_suites, resolve_paths
 from assistant.lexical import LexicalIndex
 from assistant.retrieve import Fusion, Retriever
+from assistant.skills import REGISTRY
 from assistant.store import VectorStore
 from assistant.types import Chunk
+
+__all__ = ["read_jsonl", "CorpusIndex", "evaluate_retrieval", "score_rankings", "route_label",
+           "classification_report", "format_confusion", "build_report", "run_cli"]
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -102,40 +117,152 @@ def evaluate_retrieval(*, corpus: list[dict], queries: list[dict], embedder: Emb
         return results
 
 
-def route_label(route) -> str:
-    """The label a route stands for: a guide question is labelled with its domain."""
-    return route.domain if route.skill == "guide_qa" else route.skill
+# ----- answer-quality suites ---------------------------------------------------------------------------
+
+def run_suites(assistant, args) -> int:
+    """Load, run and report the suites; 0 when every threshold holds, 1 when one is missed."""
+    began = time.perf_counter()
+    suites = [s for s in load_suites(resolve_paths(args.suites), set(REGISTRY), smoke=args.smoke) if s.cases]
+    if not suites:
+        raise SuiteError("no cases to run" + (": no case is marked smoke: true" if args.smoke else ""))
+    baseline = load_baseline(args.baseline) if args.baseline else None
+    judge = build_judge(assistant.settings) if args.llm else None
+    if args.llm and judge is None:
+        raise SuiteError("--llm needs an LLM: set CITYDESK_LLM_BASE_URL (and CITYDESK_LLM_MODEL)")
+    progress = not args.json
+    with tempfile.TemporaryDirectory(prefix="citydesk-eval-") as tmp:
+        if progress:
+            print("Preparing a temporary copy of the index…", file=sys.stderr)
+        base = temporary_assistant(assistant, Path(tmp) / "home", llm=args.llm, progress=progress)
+        check_cites(suites, base)
+        results = Runner(base=base, directory=Path(tmp) / "db", judge=judge).run(suites, progress=progress)
+    s = assistant.settings
+    run = {"suites": [x.file for x in suites], "smoke": args.smoke, "knowledge": str(s.knowledge),
+           "embedder": assistant.embedder.name, "llm": s.llm_model or s.llm_base_url if args.llm else "",
+           "judge": judge.name if judge else "", "jobs": JOBS, "seconds": round(time.perf_counter() - began, 1)}
+    report = build_report(suites, results, run, baseline)
+    if args.report:
+        written = evalreport.write(report, args.report)
+        if progress:
+            print("Reports: " + ", ".join(map(str, written)), file=sys.stderr)
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else evalreport.summary(report))
+    return 0 if report["gate"]["passed"] else 1
 
 
-def classification_report(expected: list[str], predicted: list[str], positive: str = "out_of_scope") -> dict:
-    """Accuracy, macro-F1 over the expected labels, precision/recall of `positive`, confusion matrix."""
-    labels = sorted(set(expected) | set(predicted))
-    confusion = {e: {p: 0 for p in labels} for e in labels}
-    for e, p in zip(expected, predicted):
-        confusion[e][p] += 1
-    f1s = []
-    for label in sorted(set(expected)):
-        tp = confusion[label][label]
-        fp = sum(confusion[e][label] for e in labels if e != label)
-        fn = sum(confusion[label][p] for p in labels if p != label)
-        precision = tp / (tp + fp) if tp + fp else 0.0
-        recall = tp / (tp + fn) if tp + fn else 0.0
-        f1s.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
-    tp = confusion.get(positive, {}).get(positive, 0)
-    predicted_pos = sum(1 for p in predicted if p == positive)
-    expected_pos = sum(1 for e in expected if e == positive)
-    n = max(len(expected), 1)
-    return {"n": len(expected), "accuracy": sum(e == p for e, p in zip(expected, predicted)) / n,
-            "macro_f1": sum(f1s) / max(len(f1s), 1),
-            f"{positive}_precision": tp / predicted_pos if predicted_pos else 0.0,
-            f"{positive}_recall": tp / expected_pos if expected_pos else 0.0,
-            "labels": labels, "confusion": confusion}
+# ----- external sets ---------------------------------------------------------------------------------------
+
+EXTERNAL_FUSIONS = {"citydesk (default fusion)": Fusion(), "dense only": Fusion("dense"), "bm25 only": Fusion("bm25")}
+# Labels of the public sets in ../shared/evaldata when a row has no `label`: CrossWOZ metro and taxi turns
+# are transport questions, its greetings small talk, the rest (hotels, food, sights) out of scope; CLINC
+# is out of scope but for greetings and a few city topics.
+CROSSWOZ_TRANSPORT = {"地铁", "出租"}
+CLINC_CITY = {"traffic", "directions", "international_visa", "vaccines", "taxes", "pay_tax", "income",
+              "report_lost_card", "lost_luggage", "w2"}
+CLINC_SMALLTALK = {"greeting", "goodbye", "thank_you", "what_can_i_ask_you", "are_you_a_bot", "who_made_you",
+                   "what_is_your_name"}
+NOT_CITY = ("smalltalk", "out_of_scope", "rejected")
 
 
-def format_confusion(report: dict) -> str:
-    labels = report["labels"]
-    width = max(len(label) for label in labels) + 1
-    lines = [" " * width + " ".join(f"{label[:10]:>10s}" for label in labels) + "   <- predicted"]
-    for e in labels:
-        lines.append(f"{e:<{width}s}" + " ".join(f"{report['confusion'][e][p]:>10d}" for p in labels))
-    return "\n".join(lines)
+def expected_label(row: dict) -> str | None:
+    """The route a row expects: its `label`, else derived from CrossWOZ `domains` or CLINC `intent`."""
+    if "label" in row:
+        return str(row["label"])
+    if "domains" in row:
+        domains = set(row["domains"])
+        return "transport" if domains & CROSSWOZ_TRANSPORT else "smalltalk" if domains == {"General"} \
+            else "out_of_scope"
+    if "intent" in row:
+        if row.get("is_oos") or row["intent"] not in CLINC_CITY | CLINC_SMALLTALK:
+            return "out_of_scope"
+        return "smalltalk" if row["intent"] in CLINC_SMALLTALK else "city"
+    return None
+
+
+def collapse(label: str, vocabulary: set[str]) -> str:
+    """A predicted label in the expected vocabulary: any service counts as `city` when that is a label."""
+    return "city" if label not in vocabulary and "city" in vocabulary and label not in NOT_CITY else label
+
+
+def _rows(path: Path, fields: tuple[str, ...]) -> list[dict]:
+    try:
+        rows = read_jsonl(path)
+    except OSError as exc:
+        raise SuiteError(f"{path}: cannot read ({exc.strerror})") from None
+    except ValueError as exc:
+        raise SuiteError(str(exc)) from None
+    for n, row in enumerate(rows, 1):
+        missing = [f for f in fields if not isinstance(row, dict) or f not in row]
+        if missing:
+            raise SuiteError(f"{path}: row {n} has no {', '.join(missing)}")
+    if not rows:
+        raise SuiteError(f"{path}: no rows")
+    return rows
+
+
+def run_retrieval(assistant, corpus_path: Path, queries_path: Path) -> dict:
+    """Recall@1/5/10 and MRR@10 against gold_doc_id, the corpus indexed in a temporary home."""
+    corpus = _rows(corpus_path, ("doc_id", "text"))
+    queries = _rows(queries_path, ("gold_doc_id",))
+    results = evaluate_retrieval(corpus=corpus, queries=queries, embedder=assistant.embedder, fusions=EXTERNAL_FUSIONS)
+    return {"corpus": str(corpus_path), "queries": str(queries_path), "passages": len(corpus), "questions": len(queries),
+            "embedder": assistant.embedder.name, "results": [r.as_json() for r in results]}
+
+
+def run_routing(assistant, path: Path, progress: bool) -> dict:
+    """Routing accuracy, macro-F1, out-of-scope precision / recall and the confusion matrix; rows with a
+    `context` are also routed after their previous user turn, in one session."""
+    rows = _rows(path, ("text",))
+    expected = [expected_label(r) for r in rows]
+    if None in expected:
+        raise SuiteError(f"{path}: row {expected.index(None) + 1} has no label (nor CrossWOZ domains / CLINC intent)")
+    vocabulary = set(expected)
+    out = {"file": str(path)}
+    with tempfile.TemporaryDirectory(prefix="citydesk-eval-") as tmp:
+        base = temporary_assistant(assistant, Path(tmp) / "home", llm=False, progress=progress)
+        for name, with_context in (("alone", False), ("in_context", True)):
+            if with_context and not any(r.get("context") for r in rows):
+                continue
+            predicted, began = [], time.perf_counter()
+            for row in rows:
+                previous = [t["text"] for t in row.get("context", []) if t.get("role") in ("usr", "user")]
+                session = base.ask(previous[-1]).session_id if with_context and previous else None
+                predicted.append(collapse(route_label(base.route(row["text"], session_id=session)), vocabulary))
+            report = classification_report(expected, predicted)
+            report["ms_per_row"] = round((time.perf_counter() - began) * 1000 / len(rows), 1)
+            out[name] = report
+    return out
+
+
+def _print_external(retrieval: dict | None, routes: dict | None) -> None:
+    if retrieval:
+        print(f"{retrieval['passages']} passages, {retrieval['questions']} questions, embedder {retrieval['embedder']}")
+        print(f"{'method':28s} {'R@1':>6s} {'R@5':>6s} {'R@10':>6s} {'MRR@10':>7s}")
+        for r in retrieval["results"]:
+            print(f"{r['name']:28s} {r['recall_1']:6.3f} {r['recall_5']:6.3f} {r['recall_10']:6.3f} {r['mrr_10']:7.3f}")
+    for name in ("alone", "in_context") if routes else ():
+        if name in routes:
+            r = routes[name]
+            print(f"\nrouting {name}: n={r['n']} accuracy {r['accuracy']:.3f} macro-F1 {r['macro_f1']:.3f} "
+                  f"out-of-scope precision {r['out_of_scope_precision']:.3f} recall {r['out_of_scope_recall']:.3f}")
+            print(format_confusion(r))
+
+
+def run_cli(assistant, args) -> int:
+    """`citydesk eval`: suites (exit 1 when a threshold is missed), or the external sets; 2 on bad input."""
+    try:
+        if not args.retrieval and not args.routing:
+            return run_suites(assistant, args)
+        retrieval = run_retrieval(assistant, *args.retrieval) if args.retrieval else None
+        routes = run_routing(assistant, args.routing, progress=not args.json) if args.routing else None
+        result = {"retrieval": retrieval, "routing": routes}
+        if args.report:
+            args.report.mkdir(parents=True, exist_ok=True)
+            (args.report / "external.json").write_text(json.dumps(result, ensure_ascii=False, indent=2))
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False, indent=2))
+        else:
+            _print_external(retrieval, routes)
+        return 0
+    except SuiteError as exc:
+        print(f"citydesk eval: {exc}", file=sys.stderr)
+        return 2

@@ -133,6 +133,10 @@ def mask_pii(text: str) -> str:
     return _EMAIL_RE.sub(_mask_email, text)
 
 
+def has_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
 def detect_language(text: str, default: str = "zh") -> str:
     """'zh' when the text has Chinese characters, 'en' when it is mostly Latin letters."""
     cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")

@@ -16,7 +16,7 @@ from assistant.skills import Skill
 
 # Similarity (multilingual-e5-small, query to example utterance) a skill needs to win a turn, and
 # the bonus a keyword cue adds; calibrated with bench/routing.py.
-SKILL_THRESHOLD = 0.885
+SKILL_THRESHOLD = 0.91
 CUE_BONUS = 0.06
 EXEMPLAR_THRESHOLD = 0.915
 SWITCH_MARGIN = 0.02
@@ -104,15 +104,16 @@ class Router:
             return self._emergency(self._exemplars[col][0], "similarity", self._exemplars[col][1])
         return None
 
+    def cued(self, name: str, text: str) -> bool:
+        """True when one of the skill's keyword cues is in the text."""
+        cue = self._cues.get(name)
+        return bool(cue and cue.search(normalize(text)))
+
     def score(self, text: str, vector: np.ndarray | None = None) -> list[tuple[str, float]]:
         """Every routable skill with its score, best first."""
         vector = self.embedder.query(text) if vector is None else vector
-        clean = normalize(text)
         scores = []
         for name, matrix in self._example_matrices.items():
             value = float(np.max(matrix @ vector))
-            cue = self._cues.get(name)
-            if cue is not None and cue.search(clean):
-                value += CUE_BONUS
-            scores.append((name, value))
+            scores.append((name, value + (CUE_BONUS if self.cued(name, text) else 0.0)))
         return sorted(scores, key=lambda item: -item[1])

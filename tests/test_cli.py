@@ -39,6 +39,11 @@ def test_ingest_ask_retrieve_json(tmp_path, small_knowledge):
                                knowledge=small_knowledge).stdout)
     assert only and all(h["doc"].startswith("permits/") for h in only)
 
+    route = json.loads(citydesk("route", "我要转人工", "--json", home=tmp_path, knowledge=small_knowledge).stdout)
+    assert route["skill"] == "handoff" and route["runner_up"] and route["score"] > route["runner_up_score"]
+    guide = json.loads(citydesk("route", "结婚登记要带什么", "--json", home=tmp_path, knowledge=small_knowledge).stdout)
+    assert guide["skill"] == "guide_qa" and guide["domain"] == "civil_affairs"
+
 
 def test_unknown_setting_stops_with_one_line(tmp_path, small_knowledge):
     result = citydesk("ingest", home=tmp_path, knowledge=small_knowledge, extra_env={"CITYDESK_EMBEDER": "x"})

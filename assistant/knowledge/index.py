@@ -126,32 +126,32 @@ class Index:
     def chunks(self, ids: list[str]) -> dict[str, Chunk]:
         if not ids:
             return {}
-        with self._lock:
-            rows = self._db.execute(f"SELECT id, data FROM chunks WHERE id IN ({','.join('?' * len(ids))})",
-                                    ids).fetchall()
+        rows = self._read(f"SELECT id, data FROM chunks WHERE id IN ({','.join('?' * len(ids))})", ids)
         return {i: Chunk(id=i, **json.loads(d)) for i, d in rows}
 
     def chunks_of(self, doc: str) -> list[Chunk]:
-        with self._lock:
-            rows = self._db.execute("SELECT id, data FROM chunks WHERE doc=? ORDER BY ordinal", (doc,)).fetchall()
+        rows = self._read("SELECT id, data FROM chunks WHERE doc=? ORDER BY ordinal", (doc,))
         return [Chunk(id=i, **json.loads(d)) for i, d in rows]
 
     def files(self) -> list[dict]:
-        with self._lock:
-            rows = self._db.execute("SELECT path, status, reason, title, domain, lang, chunks, indexed_at "
-                                    "FROM files ORDER BY path").fetchall()
+        rows = self._read("SELECT path, status, reason, title, domain, lang, chunks, indexed_at FROM files ORDER BY path")
         keys = ("path", "status", "reason", "title", "domain", "lang", "chunks", "indexed_at")
         return [dict(zip(keys, r)) for r in rows]
 
     def chunk_count(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
-
-    def docs_by_lang(self) -> dict[str, str]:
-        with self._lock:
-            return dict(self._db.execute("SELECT path, lang FROM files WHERE status='indexed'").fetchall())
+        return self._read("SELECT count(*) FROM chunks")[0][0]
 
     # ----- writing -----------------------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self):
+        """One manifest transaction; readers in this process wait only for it, not for a whole ingestion."""
+        with self._lock, self._db:
+            yield self._db
+
+    def _read(self, sql: str, params=()) -> list:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
 
     @contextmanager
     def _exclusive(self):
@@ -167,10 +167,13 @@ class Index:
             fcntl.flock(lock_file, fcntl.LOCK_UN)
             lock_file.close()
 
-    def ingest(self, *, rebuild: bool = False, progress: bool = False) -> IngestReport:
-        """Bring the index in line with the knowledge folder, embedding only what changed."""
+    def ingest(self, *, rebuild: bool = False, progress=False) -> IngestReport:
+        """Bring the index in line with the knowledge folder, embedding only what changed.
+
+        `progress` is True for a bar on a terminal, or a function called with (chunks embedded, total).
+        """
         started = time.perf_counter()
-        with self._exclusive(), self._lock:
+        with self._exclusive():
             if rebuild:
                 self._drop_everything()
             self.ensure_usable()
@@ -178,10 +181,9 @@ class Index:
             was_dirty = self._meta("dirty") == "1"
             self._set_meta("dirty", "1")
             on_disk = self._scan()
-            known = {p: (h, s, r) for p, h, s, r in self._db.execute("SELECT path, hash, status, reason FROM files")}
             if was_dirty or self.store.count() != self.chunk_count():
-                self._reconcile(known)
-                known = {p: (h, s, r) for p, h, s, r in self._db.execute("SELECT path, hash, status, reason FROM files")}
+                self._reconcile()
+            known = {p: (h, s, r) for p, h, s, r in self._read("SELECT path, hash, status, reason FROM files")}
             todo = []
             for rel, (path, digest) in sorted(on_disk.items()):
                 old = known.get(rel)
@@ -193,7 +195,7 @@ class Index:
             self._index_files(todo, removed, report, progress)
             for rel in removed:
                 self.store.delete_doc(rel)
-                with self._db:
+                with self._tx():
                     self._db.execute("DELETE FROM chunks WHERE doc=?", (rel,))
                     self._db.execute("DELETE FROM files WHERE path=?", (rel,))
                 if known[rel][1] == "indexed":
@@ -216,7 +218,7 @@ class Index:
             out[rel.as_posix()] = (path, hashlib.sha256(path.read_bytes()).hexdigest())
         return out
 
-    def _index_files(self, todo, removed, report: IngestReport, progress: bool) -> None:
+    def _index_files(self, todo, removed, report: IngestReport, progress) -> None:
         reusable = self._reusable_texts([rel for rel, _, _ in todo] + removed)
         loaded = []
         for rel, path, digest in todo:
@@ -240,7 +242,7 @@ class Index:
                 report.indexed.extend(rel for rel, *_ in pending)
                 pending, pending_new = [], 0
         if bar:
-            bar.close()
+            bar(0, final=True)
 
     def _reusable_texts(self, docs: list[str]) -> dict[str, str]:
         """Embedding text -> chunk id for chunks of files about to change or go (renames, small edits)."""
@@ -258,14 +260,14 @@ class Index:
         fresh = [t for t in dict.fromkeys(texts) if t not in reusable or reusable[t] not in old_vectors]
         vectors = dict(zip(fresh, self.embedder.passages(fresh))) if fresh else {}
         if bar:
-            bar.update(len(fresh))
+            bar(len(fresh))
         for rel, digest, doc, chunks in items:
             matrix = np.stack([vectors[t] if t in vectors else old_vectors[reusable[t]]
                                for t in (c.embedding_text() for c in chunks)])
             self.store.delete_doc(rel)
             self.store.upsert([c.id for c in chunks], matrix, [_store_meta(c) for c in chunks],
                               [c.text for c in chunks])
-            with self._db:
+            with self._tx():
                 self._db.execute("DELETE FROM chunks WHERE doc=?", (rel,))
                 self._db.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?)",
                                      [(c.id, c.doc, c.ordinal, json.dumps(_chunk_data(c), ensure_ascii=False))
@@ -276,26 +278,25 @@ class Index:
 
     def _record_rejected(self, rel: str, digest: str, reason: str) -> None:
         self.store.delete_doc(rel)
-        with self._db:
+        with self._tx():
             self._db.execute("DELETE FROM chunks WHERE doc=?", (rel,))
             self._db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, 'rejected', ?, '', ?, '', 0, ?)",
                              (rel, digest, reason, rel.split("/")[0] if "/" in rel else "general", time.time()))
 
-    def _reconcile(self, known: dict) -> None:
+    def _reconcile(self) -> None:
         """Make store and manifest agree after a crash: drop strays, re-do files with missing chunks."""
         in_store = self.store.ids()
-        with self._db:
-            manifest = {i: d for i, d in self._db.execute("SELECT id, doc FROM chunks")}
+        manifest = dict(self._read("SELECT id, doc FROM chunks"))
         strays = [i for i in in_store if i not in manifest]
         if strays:
             self.store.delete_ids(strays)
         broken = {doc for i, doc in manifest.items() if i not in in_store}
-        with self._db:
+        with self._tx():
             for doc in broken:
                 self._db.execute("UPDATE files SET hash='' WHERE path=?", (doc,))
 
     def _rebuild_lexical(self) -> None:
-        rows = self._db.execute("SELECT id, data FROM chunks ORDER BY doc, ordinal").fetchall()
+        rows = self._read("SELECT id, data FROM chunks ORDER BY doc, ordinal")
         chunks = [Chunk(id=i, **json.loads(d)) for i, d in rows]
         LexicalIndex.build([c.id for c in chunks], [c.embedding_text() for c in chunks],
                            [c.domain for c in chunks]).save(self.directory / "lexical")
@@ -303,17 +304,17 @@ class Index:
     def _drop_everything(self) -> None:
         VectorStore.delete_collection(path=self.directory / "chroma", url=self.chroma_url)
         self._store = None
-        with self._db:
+        with self._tx():
             self._db.execute("DELETE FROM chunks")
             self._db.execute("DELETE FROM files")
         self._check_embedder()
 
     def _meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return row[0] if row else None
+        rows = self._read("SELECT value FROM meta WHERE key=?", (key,))
+        return rows[0][0] if rows else None
 
     def _set_meta(self, key: str, value: str) -> None:
-        with self._db:
+        with self._tx():
             self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
 
@@ -328,9 +329,26 @@ def _store_meta(chunk: Chunk) -> dict:
             "title": chunk.title[:200]}
 
 
-def _progress(total: int, enabled: bool):
-    if not enabled or total == 0 or not sys.stderr.isatty():
+def _progress(total: int, progress):
+    """A function to report embedded chunks: to a terminal bar, to the caller's callback, or None."""
+    if not progress or total == 0:
+        return None
+    if callable(progress):
+        done = 0
+
+        def report(n: int, final: bool = False) -> None:
+            nonlocal done
+            done += n
+            progress(done, total)
+        return report
+    if not sys.stderr.isatty():
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
+    bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
+
+    def update(n: int, final: bool = False) -> None:
+        bar.update(n)
+        if final:
+            bar.close()
+    return update

@@ -11,11 +11,20 @@ FOLLOW_UP = re.compile(r"^\s*(那|那么|还有|另外|and |what about|how about
 
 
 def follow_up_query(ctx) -> str:
-    """A short follow-up ("那要多少钱?") is asked about the last topic; other questions stand alone."""
+    """A short follow-up ("那要多少钱?") is asked about the last topic; other questions stand alone.
+
+    With an LLM the follow-up is rewritten as a standalone question (`generate.condense`), and the
+    rule-based query is what it falls back to.
+    """
     topic = ctx.state.get("topic")
     short = len(ctx.query) <= 14 if ctx.lang == "zh" else len(ctx.query.split()) <= 6
     if topic and ((short and detect_aspect(ctx.query)) or FOLLOW_UP.match(ctx.query)):
-        return f"{topic['title']} {ctx.query}"
+        rule_based = f"{topic['title']} {ctx.query}"
+        if ctx.assistant.llm is None:
+            return rule_based
+        from assistant.generate import condense
+
+        return condense(ctx, fallback=rule_based)
     return ctx.query
 
 

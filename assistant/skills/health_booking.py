@@ -2,7 +2,8 @@
 
 Booking fills its slots in order (department, hospital, date, time, name, resident ID, phone), taking
 every one a message already gives, and books only after a "yes" to a summary. Cancelling needs the
-booking code and the phone it was booked with; listing needs the phone.
+booking code and the phone it was booked with; listing needs the phone. The state keeps only the
+masked ID and the phone's keyed hash; the database work is in `assistant.booking`.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from assistant.skills import skill
 CANCEL_BEFORE = dt.timedelta(hours=2)
 _CODE = re.compile(r"(?<![A-Za-z0-9])BK[A-Za-z0-9]{6}(?![A-Za-z0-9])", re.I)
 _ID = re.compile(r"(?<![0-9A-Za-z])\d{14,17}[0-9Xx](?![0-9A-Za-z])")
-_YES = re.compile(r"^(是的?|确认|确定|对的?|没错|好的?|可以|行|嗯|yes|yeah|yep|y|confirm(ed)?|ok(ay)?|sure|correct)"
-                  r"(预约|取消|挂号|吧|please|it)*$", re.I)
-_NO = re.compile(r"^(不|否|别|先不|no\b|nope|n$|don'?t|do not)", re.I)
+_MOBILE = re.compile(r"(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}")
+_YES = re.compile(r"(是的?|确认|确定|对的?|没错|好的?|可以|行|嗯|yes|yeah|yep|y|confirm(ed)?|ok(ay)?|sure|correct)"
+                  r"(预约|取消|挂号|吧|啊|please|it)*", re.I)
+_NO = re.compile(r"(不|不是|不要|不用|不约|不对|否|别|先不|no|nope|n|don'?t|donot|notnow)(了|吧|谢谢|thanks|thankyou)*", re.I)
 _CANCEL = re.compile(r"取消|退号|退掉|不去了|\bcancel", re.I)
 _LIST = re.compile(r"我的预约|我约的|预约记录|(查|看)(一下|询|看)?我?(的|约的)?(预约|挂的号)|约了(哪些|什么|几个)"
                    r"|my (bookings|appointments)|(list|show|check).{0,12}(bookings|appointments)", re.I)
@@ -32,22 +34,21 @@ _BOOK = re.compile(r"预约|挂号|挂个|帮我挂|帮我约|约一?个|\bbook|
 _CHANGE = re.compile(r"换|改|不是|instead|change|rather|make it", re.I)
 _EARLIEST = re.compile(r"最早|第一个|随便|都行|都可以|任意|earliest|first (one|available)|\bany\b", re.I)
 _OTHER_TIME = re.compile(r"换个?(时间|医生|时段)|其他时间|other (time|doctor)|different (time|doctor)", re.I)
-_ORDINAL = re.compile(r"^(?:第|no\.?|number)?([1-9一二三四五六])(?:个|家)?$", re.I)
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
+_ORDINAL = re.compile(rf"^(?:第|no\.?|number|the)?([1-9一二三四五六]|{'|'.join(_ORDINALS)})(?:个|家|one)?$", re.I)
 _NAME = re.compile(r"^(?:[\u4e00-\u9fff·]{2,6}|[A-Za-z][A-Za-z .'-]{1,58})$")
 _NAME_PREFIX = re.compile(r"^(?:我叫|我是|姓名是?|名字叫?是?|(?:患者|就诊人|病人)(?:是|叫)?|(?:my name is|name is|name"
                           r"|the patient is|patient|i'm|it's)\b)\s*[:：]?\s*", re.I)
+_NAME_IN = re.compile(r"(?:就诊人|患者|病人|姓名|名字)(?:是|叫|为)?[:：]?\s*([\u4e00-\u9fff·]{2,5}?)(?=[\s,，。;；、]|身份|手机|电话|$)"
+                      r"|(?:patient|name)(?: is|:)?\s+([A-Z][a-z]+(?: [A-Z][a-z]+){1,3})")
 _FILLER = re.compile(r"[\s,，。.!！?？:：;；、]|换成|改成|改到|换到|那就|就|吧|呢|的|了|please|instead", re.I)
 _TRACKED = ("codes", "hospital", "day", "period", "time", "doctor", "name", "id_masked", "phone_hash")
 _CLEARS = {"codes": ("doctor", "offer"), "hospital": ("doctor",), "period": ("time",)}
 
 
-def _t(ctx, key: str, **values) -> str:
-    return render(key, ctx.lang, file="booking", **values)
-
-
 @skill(name="health_booking", title={"zh": "预约挂号", "en": "Hospital appointments"}, domains=["health"],
-       examples=["我想挂个号", "帮我预约明天的心内科", "帮我约明天上午第一人民医院心内科", "我要挂中心医院的消化内科",
-                 "预约下周三的眼科", "想约个儿科医生", "给孩子挂儿童医院的号", "我要挂金浩然医生的号", "帮我挂一个专家号",
+       examples=["我想挂个号", "帮我预约心内科", "帮我约第一人民医院心内科的号", "我要挂中心医院的消化内科",
+                 "预约一个眼科的号", "想约个儿科医生", "给孩子挂儿童医院的号", "我要挂金浩然医生的号", "帮我挂一个专家号",
                  "头疼挂什么科", "头疼得厉害挂什么科", "咳嗽好几天了应该看哪个科", "胃痛去医院挂哪个科室", "牙疼挂什么科",
                  "皮肤痒挂什么科", "取消我的预约", "我要取消挂号", "预约的号去不了了，帮我退掉", "查一下我的预约",
                  "我约了哪些号", "看看我挂的号", "book a doctor for Friday", "I'd like to make a hospital appointment",
@@ -56,20 +57,24 @@ def _t(ctx, key: str, **values) -> str:
                  "I have a bad cough, what kind of doctor should I see", "cancel my appointment",
                  "I want to cancel my booking", "show my bookings", "what appointments do I have"],
        cues=[r"挂号|预约|挂.{0,3}科|看病|看医生|退号|门诊|appointment|book (a|an) (doctor|appointment)|\bbookings?\b"
-             r"|which department|see a doctor|dentist"])
+             r"|which department|see a doctor|dentist",
+             # short answers to this skill's questions, so that small talk does not take them mid-flow
+             r"^\s*(是的?|好的?|对的?|可以|行|嗯|不|不要|不用了?|否|确认|确定|上午|下午|最早的?|yes|no|ok|okay|sure|confirm)"
+             r"\s*[。.!！]?\s*$|^\s*(换成|改成|改到|换到)"])
 def handle(ctx) -> None:
     """Carry on the flow in progress, or start one: book, cancel, list, or suggest a department."""
     s, awaiting, text = ctx.slots, ctx.state.get("awaiting"), ctx.query
     fresh = ctx.state.get("active") != ctx.skill or not s.get("mode")
+    suggested = ctx.state.pop("health_suggested", None) if fresh else None
+    if fresh and (_NO.fullmatch(_short(text)) or (_YES.fullmatch(_short(text)) and not suggested)):
+        return ctx.finish(_t(ctx, "idle"), "answered")  # a bare "ok" or "no" with nothing pending
     if not fresh and s["mode"] == "book" and _CANCEL.search(text) and not _CODE.search(text):
         ctx.end_skill()
         return ctx.finish(render("stopped", ctx.lang), "cancelled")
-    if fresh or (s["mode"] == "book" and (_LIST.search(text) or _CANCEL.search(text))):
-        ctx.state["slots"] = s = {"mode": _mode(text)}
+    mode = _mode(text)
+    if fresh or (mode != s["mode"] and (mode in ("cancel", "list") or _BOOK.search(text))):
+        ctx.state["slots"] = s = {"mode": mode, **({"codes": suggested} if suggested and mode == "book" else {})}
         awaiting = None
-    elif awaiting == "name" or (awaiting in ("confirm", "id", "phone") and len(text) <= 8):
-        ctx.lang = s["lang"]  # a name, a number or an "ok" says nothing about the citizen's language
-    s["lang"] = ctx.lang
     {"book": _book, "cancel": _cancel, "list": _list, "suggest": _suggest}[s["mode"]](ctx, s, awaiting)
 
 
@@ -81,12 +86,16 @@ def _mode(text: str) -> str:
     return "suggest" if _QUESTION.search(text) and not _BOOK.search(text) else "book"
 
 
-def _short(text: str) -> str:
-    return re.sub(r"[\s,，。.!！~～?？、]+", "", text)
+def _t(ctx, key: str, **values) -> str:
+    return render(key, ctx.lang, file="booking", **values)
 
 
 def _ask(ctx, slot: str, notes: list[str], template: str = "", **values) -> None:
     ctx.ask(slot, "\n".join(notes + [_t(ctx, template or f"ask_{slot}", **values)]))
+
+
+def _short(text: str) -> str:
+    return re.sub(r"[\s,，。.!！~～?？、]+", "", text).lower()
 
 
 def _where(ctx, c: booking.Clinic) -> dict:
@@ -101,36 +110,38 @@ def _shown(ctx, a: booking.Appointment) -> dict:
 
 
 def _suggest(ctx, s, awaiting) -> None:
+    """Departments for the symptoms described; "好的" / "book it" next turn books the first one."""
     found = booking.suggest(ctx.assistant.sessions, ctx.query)
     ctx.end_skill()
     if not found:
         return ctx.finish(_t(ctx, "suggest_none"), "answered")
     ctx.state["health_suggested"] = sorted({c.code for c in found[0][1]})
-    sep = "（" if ctx.lang == "zh" else " ("
-    groups = [{"department": cs[0].name[ctx.lang], "symptom": symptom,
-               "hospitals": [c.hospital[ctx.lang] + sep + c.district[ctx.lang] + sep.strip(" (")[::-1].replace("（", "）")
-                             .replace("(", ")") for c in cs]} for symptom, cs, _ in found]
+    groups = [{"department": cs[0].name[ctx.lang], "symptom": symptom, "hospitals": [_where(ctx, c) for c in cs]}
+              for symptom, cs, _ in found]
     ctx.finish(_t(ctx, "suggest", groups=groups), "answered", departments=[g["department"] for g in groups])
 
 
 def _identity(ctx, s, text: str, awaiting, notes: list[str]) -> str:
     """Take a resident ID and a mobile number out of the text into the slots, masked and hashed."""
     m = _ID.search(text)
-    if m:
-        if guardrails.valid_resident_id(m.group(0)):
-            s["id_masked"] = guardrails.mask_resident_ids(m.group(0).upper())
-        else:
-            notes.append(_t(ctx, "id_invalid"))
-        text = text.replace(m.group(0), " ")
-    elif awaiting == "id":
+    if m and guardrails.valid_resident_id(m.group(0)):
+        s["id_masked"] = guardrails.mask_resident_ids(m.group(0).upper())
+    elif m or awaiting == "id":
         notes.append(_t(ctx, "id_invalid"))
+    text = _ID.sub(" ", text)
     phone = guardrails.phone_digits(text)
     if phone:
         s["phone_hash"], s["phone_masked"] = ctx.assistant.phone_digest(phone), guardrails.mask_pii(phone)
-        text = re.sub(r"\+?86[- ]?|\d[\d -]{9,}\d", " ", text)
     elif awaiting == "phone":
         notes.append(_t(ctx, "phone_invalid"))
-    return text
+    return _MOBILE.sub(" ", text)
+
+
+def _name(text: str) -> str | None:
+    """The patient's name in a reply to "what is the name?", or None when it does not look like one."""
+    name = " ".join(_NAME_PREFIX.sub("", re.sub(r"[,，。.!！?？;；]+", " ", text).strip()).split())
+    plausible = _NAME.match(name) and not re.match(r"我|你|他|她|本人|自己", name)
+    return name if plausible and not _YES.fullmatch(_short(name)) and not _NO.fullmatch(_short(name)) else None
 
 
 def _set(s: dict, key: str, value) -> None:
@@ -142,17 +153,10 @@ def _set(s: dict, key: str, value) -> None:
 
 
 def _pick(text: str, options: list):
+    """The option a reply such as "2", "第二家" or "the first one" points at."""
     m = _ORDINAL.match(_short(text))
-    n = dates.number(m.group(1)) if m else None
+    n = (_ORDINALS.index(m.group(1)) + 1 if m.group(1) in _ORDINALS else dates.number(m.group(1))) if m else None
     return options[n - 1] if n and n <= len(options) else None
-
-
-def _name(ctx, s, text: str, notes: list[str]) -> None:
-    name = " ".join(_NAME_PREFIX.sub("", re.sub(r"[,，。.!！?？;；]+", " ", text).strip()).split())
-    if _NAME.match(name) and not _YES.match(name) and not _NO.match(name):
-        s["name"] = name
-    else:
-        notes.append(_t(ctx, "name_invalid"))
 
 
 def _absorb(ctx, s, awaiting, notes: list[str]) -> bool:
@@ -160,7 +164,11 @@ def _absorb(ctx, s, awaiting, notes: list[str]) -> bool:
     sessions, text = ctx.assistant.sessions, ctx.query
     before = [s.get(k) for k in _TRACKED]
     if awaiting == "name" and not _CHANGE.search(text) and _FILLER.sub("", dates.remove(text)):
-        _name(ctx, s, _identity(ctx, s, text, awaiting, notes), notes)
+        name = _name(_identity(ctx, s, text, awaiting, notes))
+        if name:
+            s["name"] = name
+        else:
+            notes.append(_t(ctx, "name_invalid"))
         return before != [s.get(k) for k in _TRACKED]
     hospital, rest = booking.match_hospital(sessions, text)
     doctor = booking.match_doctor(sessions, rest, s.get("department_id") if awaiting == "time" else None)
@@ -168,7 +176,7 @@ def _absorb(ctx, s, awaiting, notes: list[str]) -> bool:
     hospital = hospital or (_pick(text, s.get("offered", [])) if awaiting == "hospital" else None)
     if awaiting == "department" and not codes:
         codes = _pick(text, [o["codes"] for o in s.get("offer", [])]) or []
-    offered = False
+    offered, other, earliest = False, _OTHER_TIME.search(text), awaiting == "time" and _EARLIEST.search(text)
     if not codes and not doctor and (awaiting == "department" or not s.get("codes")):
         found = booking.suggest(sessions, rest)
         if len(found) == 1 or (found and found[0][2] > found[1][2]):
@@ -181,48 +189,56 @@ def _absorb(ctx, s, awaiting, notes: list[str]) -> bool:
         if value:
             _set(s, key, value)
     day = dates.parse_date(rest, ctx.assistant.today())
+    if day and s.get("day") not in (None, day.isoformat()):
+        notes.append(_t(ctx, "date_changed", day=dates.format_day(day, ctx.lang)))
     if day:
         _set(s, "day", day.isoformat())
-    when = dates.parse_time(rest)
-    if when:
+    when = dates.parse_time(rest) if not other else None
+    if when and when.clock:  # a clock time stands for itself, whatever period was asked for before
+        s.pop("period", None)
+        _set(s, "time", when.clock)
+    elif when:
         _set(s, "period", when.period)
-        _set(s, "time", when.clock) if when.clock else None
     if doctor:
         _set(s, "codes", [doctor[1].code])
         _set(s, "hospital", doctor[1].hospital_id)
         _set(s, "doctor", doctor[0])
-    if _OTHER_TIME.search(text):
-        for key in ("time", "doctor", "slot", "request"):
-            s.pop(key, None)
-    if awaiting == "time" and _EARLIEST.search(text):
+    for key in ("time", "period", "doctor", "slot", "request") if other else ():
+        s.pop(key, None)
+    if earliest:
         s["earliest"] = True
     _identity(ctx, s, rest, awaiting, notes)
+    named = _NAME_IN.search(ctx.query)
+    name = _name(named.group(1) or named.group(2)) if named else None
+    if name:
+        s["name"] = name
     changed = before != [s.get(k) for k in _TRACKED]
-    if awaiting in ("department", "hospital", "date", "time") and not (changed or offered or s.get("earliest")):
+    if awaiting in ("department", "hospital", "date", "time") and not (changed or any(
+            (codes, hospital, doctor, day, when, offered, other, earliest))):
         notes.append(_t(ctx, f"{awaiting}_unknown"))
     return changed
 
 
 def _book(ctx, s, awaiting) -> None:
-    if not awaiting and ctx.state.get("health_suggested"):
-        s["codes"] = ctx.state.pop("health_suggested")
     notes: list[str] = []
     changed = _absorb(ctx, s, awaiting, notes)
     if awaiting == "confirm" and not changed and "slot" in s:
         answer = _short(ctx.query)
-        if _YES.match(answer):
+        if _YES.fullmatch(answer):
             return _commit(ctx, s)
-        if _NO.match(answer):
+        if _NO.fullmatch(answer):
             ctx.end_skill()
             return ctx.finish(_t(ctx, "declined"), "cancelled")
         notes.append(_t(ctx, "confirm_unclear"))
     _advance(ctx, s, notes)
+    s.pop("earliest", None)
 
 
 def _days(ctx, clinic: booking.Clinic, near: dt.date) -> list[str]:
     """Up to three days with free slots at this clinic, nearest to `near`, as a citizen reads them."""
     now = ctx.assistant.now()
-    free = booking.free_days(ctx.assistant.sessions, clinic.department_id, now, now.date() + dt.timedelta(BOOKING_DAYS - 1))
+    last = now.date() + dt.timedelta(BOOKING_DAYS - 1)
+    free = booking.free_days(ctx.assistant.sessions, clinic.department_id, now, last)
     nearest = sorted(free, key=lambda d: abs((dt.date.fromisoformat(d) - near).days))[:3]
     return [dates.format_day(dt.date.fromisoformat(d), ctx.lang) for d in sorted(nearest)]
 
@@ -259,31 +275,31 @@ def _advance(ctx, s, notes: list[str]) -> None:
     free = booking.openings(sessions, clinic.department_id, day, now) if now.date() <= day <= last else []
     if free:
         return _choose_slot(ctx, s, clinic, day, free, notes)
-    shown, suggested = dates.format_day(day, lang), []
+    suggested = []
     if day < now.date() or day > last:
         key, suggested = ("date_past" if day < now.date() else "date_too_far"), _days(ctx, clinic, now.date())
     else:
         key = "day_full" if booking.has_clinic(sessions, clinic.department_id, day) else "no_clinic"
         where["elsewhere"] = [c.hospital[lang] for c in open_ if c.hospital_id != clinic.hospital_id
                               and booking.openings(sessions, c.department_id, day, now)]
-    notes.append(_t(ctx, key, day=shown, window=BOOKING_DAYS, last=dates.format_day(last, lang),
+    notes.append(_t(ctx, key, day=dates.format_day(day, lang), window=BOOKING_DAYS, last=dates.format_day(last, lang),
                     days=_days(ctx, clinic, day), **where))
     s.pop("day")
     _ask(ctx, "date", notes, window=BOOKING_DAYS, days=suggested, **where)
 
 
 def _groups(ctx, openings: list[booking.Opening]) -> list[dict]:
+    """Free times grouped by doctor, with the doctor's title and fee."""
     groups: dict[str, dict] = {}
     for o in openings:
-        g = groups.setdefault(o.doctor_id, {"doctor": o.doctor[ctx.lang], "title": o.title[ctx.lang], "fee": o.fee,
-                                            "times": []})
-        g["times"].append(o.start)
+        groups.setdefault(o.doctor_id, {"doctor": o.doctor[ctx.lang], "title": o.title[ctx.lang], "fee": o.fee,
+                                        "times": []})["times"].append(o.start)
     return list(groups.values())
 
 
 def _choose_slot(ctx, s, clinic, day: dt.date, free: list[booking.Opening], notes: list[str]) -> None:
     """Narrow the free slots by period, doctor and time to one; then ask for the patient, then confirm."""
-    where = {**_where(ctx, clinic), "day": dates.format_day(day, ctx.lang)}
+    where, earliest = {**_where(ctx, clinic), "day": dates.format_day(day, ctx.lang)}, s.pop("earliest", False)
     shown = [o for o in free if s.get("period") in (None, "morning" if o.start < "12:00" else "afternoon")]
     if not shown:
         notes.append(_t(ctx, "period_empty", period=s.pop("period")))
@@ -302,7 +318,7 @@ def _choose_slot(ctx, s, clinic, day: dt.date, free: list[booking.Opening], note
         notes.append(_t(ctx, "time_unavailable", time=s.pop("time")))
     elif not chosen and len(at) > 1:
         return _ask(ctx, "time", notes, template="ask_doctor", time=s["time"], groups=_groups(ctx, at))
-    chosen = chosen or (at[0] if at else None) or (shown[0] if s.pop("earliest", False) else None)
+    chosen = chosen or (at[0] if at else None) or (shown[0] if earliest else None)
     if not chosen:
         return _ask(ctx, "time", notes, groups=_groups(ctx, shown), **where)
     s.update(slot=chosen.slot_id, time=chosen.start)
@@ -326,11 +342,10 @@ def _commit(ctx, s) -> None:
             s.pop(gone, None)
         return _advance(ctx, s, [_t(ctx, "taken")])
     ctx.end_skill()
-    if outcome.status == "limit":
-        return ctx.finish(_t(ctx, "limit"), "answered")
+    if outcome.status in ("duplicate", "limit"):  # the earlier booking is named only to the phone that made it
+        return ctx.finish(_t(ctx, outcome.status, code=outcome.appointment.code if outcome.appointment else ""),
+                          "answered")
     shown = _shown(ctx, outcome.appointment)
-    if outcome.status == "duplicate":
-        return ctx.finish(_t(ctx, "duplicate", **shown), "answered", code=shown["code"])
     ctx.finish(_t(ctx, "booked", **shown), "booked", code=shown["code"])
 
 
@@ -344,23 +359,29 @@ def _cancel(ctx, s, awaiting) -> None:
     before = s.get("phone_hash")
     _identity(ctx, s, _CODE.sub(" ", ctx.query), awaiting, notes)
     answer = _short(ctx.query) if awaiting == "confirm" and not code and s.get("phone_hash") == before else ""
-    if answer and _NO.match(answer):
+    if answer and _NO.fullmatch(answer):
         ctx.end_skill()
         return ctx.finish(_t(ctx, "kept"), "answered")
-    if answer and not _YES.match(answer):
+    if answer and not _YES.fullmatch(answer):
         notes.append(_t(ctx, "confirm_unclear"))
-    if not s.get("code") or not s.get("phone_hash"):
-        return _ask(ctx, "code" if not s.get("code") else "phone", notes)
-    found = booking.find(sessions, s["code"], s["phone_hash"])
-    starts = dt.datetime.fromisoformat(f"{found.day}T{found.start}") if found else None
-    too_late = found and starts - ctx.assistant.now().replace(tzinfo=None) < CANCEL_BEFORE
-    gone = booking.cancel(sessions, s["code"], s["phone_hash"]) if found and not too_late and answer and \
-        _YES.match(answer) else None
-    if gone or not found or too_late:
+        answer = ""
+    if not s.get("code"):
+        return _ask(ctx, "code", notes)
+    if not s.get("phone_hash"):
+        return _ask(ctx, "phone", notes, template="ask_lookup")
+    found, now = booking.find(sessions, s["code"], s["phone_hash"]), ctx.assistant.now()
+    starts = dt.datetime.fromisoformat(f"{found.day}T{found.start}").replace(tzinfo=now.tzinfo) if found else now
+    if found and starts - now < CANCEL_BEFORE:
         ctx.end_skill()
-        if gone:
-            return ctx.finish(_t(ctx, "cancelled", code=gone.code), "cancelled", code=gone.code)
-        return ctx.finish("\n".join(notes + [_t(ctx, "too_late" if found else "not_found", code=s["code"])]), "answered")
+        return ctx.finish(_t(ctx, "too_late", code=found.code), "answered")
+    if found and answer:
+        found = booking.cancel(sessions, s["code"], s["phone_hash"])
+        if found:
+            ctx.end_skill()
+            return ctx.finish(_t(ctx, "cancelled", code=found.code), "cancelled", code=found.code)
+    if not found:  # the same reply for a wrong code and a wrong phone, so codes cannot be probed
+        ctx.end_skill()
+        return ctx.finish("\n".join(notes + [_t(ctx, "not_found")]), "answered")
     _ask(ctx, "confirm", notes, template="cancel_summary", **_shown(ctx, found))
 
 
@@ -369,7 +390,7 @@ def _list(ctx, s, awaiting) -> None:
     notes: list[str] = []
     _identity(ctx, s, ctx.query, awaiting, notes)
     if not s.get("phone_hash"):
-        return _ask(ctx, "phone", notes)
+        return _ask(ctx, "phone", notes, template="ask_lookup")
     items = booking.bookings_for(ctx.assistant.sessions, s["phone_hash"], ctx.assistant.today())
     ctx.end_skill()
     ctx.finish(_t(ctx, "bookings" if items else "no_bookings", phone=s["phone_masked"],

@@ -1,0 +1,120 @@
+"""An OpenAI-compatible chat API (`POST /v1/chat/completions`, `GET /v1/models`) over the assistant.
+
+Any OpenAI client or channel adapter can talk to citydesk. The last user message is the turn; the
+session comes from the `X-Session-Id` header, else from the `user` field (hashed), else a new one,
+and is returned in `X-Session-Id` and `citydesk.session_id`. Citations are appended to the message
+text and given as an extra `citations` field. A stream carries only the final, verified reply
+(cut into pieces): a channel cannot take back text an answer check would have replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistant import tokens
+from assistant.prompts import render
+from assistant.types import Reply
+
+MODEL = "citydesk"
+PIECE = 24
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: str = Field(max_length=32)
+    content: str | list[dict] | None = None
+
+
+class CompletionRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")  # temperature, max_tokens…: accepted, not used
+    model: str = Field(default=MODEL, max_length=128)
+    messages: list[ChatMessage] = Field(min_length=1, max_length=200)
+    stream: bool = False
+    user: str | None = Field(default=None, max_length=256)
+
+
+def message_text(content) -> str:
+    """A message's text, whether a string or a list of content parts."""
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if part.get("type") == "text")
+    return content or ""
+
+
+def session_for(request: Request, body: CompletionRequest) -> str | None:
+    header = request.headers.get("x-session-id", "").strip()
+    if header:
+        return header[:64]
+    if body.user:
+        return "u" + hashlib.sha256(f"citydesk-v1|{body.user}".encode()).hexdigest()[:40]
+    return None
+
+
+def with_sources(reply: Reply) -> str:
+    """The reply text followed by its numbered sources, for channels that show text only."""
+    if not reply.citations:
+        return reply.text
+    lines = [f"[{c.n}] {c.title} · {c.section} — /guides/{c.doc}" for c in reply.citations]
+    return reply.text + "\n\n" + render("sources_text", reply.lang, file="web") + "\n" + "\n".join(lines)
+
+
+def extras(reply: Reply) -> dict:
+    return {"citations": [c.as_json() for c in reply.citations],
+            "citydesk": {"status": reply.status, "skill": reply.skill, "session_id": reply.session_id,
+                         "lang": reply.lang, "data": reply.data}}
+
+
+def add_openai_routes(app: FastAPI, assistant, limiter) -> None:
+    @app.get("/v1/models", tags=["openai"])
+    def models():
+        return {"object": "list", "data": [{"id": MODEL, "object": "model", "created": 0, "owned_by": "citydesk"}]}
+
+    @app.post("/v1/chat/completions", tags=["openai"])
+    def completions(body: CompletionRequest, request: Request):
+        """A chat completion (or a stream of chunks) answering the last user message."""
+        key = f"user:{body.user}" if body.user else "ip:" + (request.client.host if request.client else "unknown")
+        wait = limiter.allow(key)
+        if wait:
+            raise HTTPException(429, f"too many requests; try again in {wait:.0f} s",
+                                headers={"Retry-After": str(max(1, round(wait)))})
+        asked = [m for m in body.messages if m.role == "user"]
+        if not asked:
+            raise HTTPException(400, "messages must include at least one message with role 'user'")
+        text = message_text(asked[-1].content)
+        reply_id, created = "chatcmpl-" + secrets.token_hex(12), int(time.time())
+        session_id = session_for(request, body)
+        if body.stream:
+            headers = {"Cache-Control": "no-cache", **({"X-Session-Id": session_id} if session_id else {})}
+            return StreamingResponse(_stream(assistant, text, session_id, reply_id, created, body.model),
+                                     media_type="text/event-stream", headers=headers)
+        reply = assistant.ask(text, session_id=session_id)
+        content = with_sources(reply)
+        prompt_tokens = tokens.count(text)
+        completion_tokens = tokens.count(content)
+        payload = {"id": reply_id, "object": "chat.completion", "created": created, "model": body.model,
+                   "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                                "finish_reason": "stop"}],
+                   "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                             "total_tokens": prompt_tokens + completion_tokens}, **extras(reply)}
+        return JSONResponse(payload, headers={"X-Session-Id": reply.session_id})
+
+
+def _stream(assistant, text: str, session_id: str | None, reply_id: str, created: int, model: str):
+    def chunk(delta: dict, finish: str | None = None, **extra) -> str:
+        data = {"id": reply_id, "object": "chat.completion.chunk", "created": created, "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+        return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+    yield chunk({"role": "assistant", "content": ""})
+    reply = assistant.ask(text, session_id=session_id)
+    content = with_sources(reply)
+    for start in range(0, len(content), PIECE):
+        yield chunk({"content": content[start:start + PIECE]})
+    yield chunk({}, "stop", **extras(reply))
+    yield "data: [DONE]\n\n"

@@ -1,0 +1,207 @@
+"""The staff page (Gradio, at /staff): guides and the index, the hand-off queue, the questions to answer.
+
+Protected by CITYDESK_STAFF_TOKEN, entered in the page or given once as `?token=`; without the
+setting the page only says it is disabled. The signed-in flag lives in server-side session state,
+every action checks it, and no action is exposed to API clients. Labels follow the browser language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import secrets
+from pathlib import Path
+
+import gradio as gr
+
+from assistant import staff
+from assistant.knowledge.load import SUPPORTED
+from assistant.prompts import render
+from assistant.web import browser_lang
+
+LABELS = ("staff_title", "staff_token", "staff_sign_in", "staff_name", "tab_guides", "tab_tickets", "tab_gaps",
+          "upload_files", "upload_domain", "upload_button", "reindex_button", "tickets_refresh", "ticket_number",
+          "claim_button", "close_button", "transcript", "gaps_refresh", "gaps_intro", "staff_disabled")
+I18N = gr.I18n(**{lang: {key: render(key, lang, file="web") for key in LABELS} for lang in ("zh", "en")})
+STAFF_CSS = """
+#cd-staff { max-width: 1100px; margin: 0 auto; }
+#cd-staff button { min-height: 44px; }
+"""
+PRIVATE = {"api_visibility": "private"}
+
+
+def t(key: str, lang: str, **values) -> str:
+    return render(key, lang, file="web", **values)
+
+
+def _when(stamp: float) -> str:
+    return dt.datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M")
+
+
+def files_table(assistant, lang: str) -> dict:
+    rows = [[f["path"], f["status"], f["reason"], f["title"], f["chunks"]] for f in staff.files(assistant)]
+    return {"headers": t("files_columns", lang).split("|"), "data": rows or [["", "", "", "", ""]]}
+
+
+def tickets_table(items: list[dict], lang: str) -> dict:
+    rows = [[i["number"], i["status"], i["claimed_by"], i["reason"], _when(i["created"])] for i in items]
+    return {"headers": t("tickets_columns", lang).split("|"), "data": rows or [["", "", "", "", ""]]}
+
+
+def gaps_markdown(groups: dict, lang: str) -> str:
+    if not groups:
+        return t("gaps_none", lang)
+    out = []
+    for domain, entries in groups.items():
+        out.append(f"### {html.escape(domain)} ({sum(e['count'] for e in entries)})")
+        for e in entries:
+            notes = "".join(f"<br>　“{html.escape(c)}”" for c in e["comments"][:3])
+            out.append(f"- **{e['count']}×** {html.escape(e['question'])} "
+                       f"<small>({t('gap_' + e['kind'], lang)}, {_when(e['last'])})</small>{notes}")
+    return "\n".join(out)
+
+
+def report_line(report, lang: str) -> str:
+    return t("reindexed", lang, indexed=len(report.indexed), removed=len(report.removed),
+             unchanged=len(report.unchanged), rejected=len(report.rejected), chunks=report.chunks,
+             seconds=f"{report.seconds:.1f}")
+
+
+def build_staff(assistant, *, token: str, limiter) -> gr.Blocks:
+    """The staff page; a page that says it is disabled when `token` is empty."""
+    i18n = I18N
+    with gr.Blocks(title="citydesk staff") as demo:
+        with gr.Column(elem_id="cd-staff"):
+            gr.Markdown(i18n("staff_title"))
+            if not token:
+                gr.Markdown(i18n("staff_disabled"), elem_id="cd-staff-disabled")
+                return demo
+            authed = gr.State(False)
+            with gr.Row(equal_height=True) as login:
+                given = gr.Textbox(label=i18n("staff_token"), type="password", elem_id="cd-token", scale=3)
+                sign_in = gr.Button(i18n("staff_sign_in"), variant="primary", elem_id="cd-sign-in", scale=1)
+            login_note = gr.Markdown(elem_id="cd-login-note")
+            with gr.Column(visible=False, elem_id="cd-staff-main") as main:
+                who = gr.Textbox(label=i18n("staff_name"), elem_id="cd-staff-name", max_lines=1)
+                with gr.Tabs():
+                    with gr.Tab(i18n("tab_guides"), elem_id="cd-tab-guides"):
+                        with gr.Row():
+                            uploads = gr.File(label=i18n("upload_files"), file_count="multiple",
+                                              file_types=list(SUPPORTED), elem_id="cd-upload", scale=2)
+                            with gr.Column(scale=1):
+                                domain = gr.Dropdown(staff.domains(assistant), label=i18n("upload_domain"),
+                                                     allow_custom_value=True, elem_id="cd-domain")
+                                upload = gr.Button(i18n("upload_button"), variant="primary", elem_id="cd-upload-btn")
+                                reindex = gr.Button(i18n("reindex_button"), elem_id="cd-reindex")
+                        guides_note = gr.Markdown(elem_id="cd-guides-note")
+                        files = gr.Dataframe(interactive=False, wrap=True, elem_id="cd-files")
+                    with gr.Tab(i18n("tab_tickets"), elem_id="cd-tab-tickets"):
+                        tickets_refresh = gr.Button(i18n("tickets_refresh"), size="sm")
+                        tickets = gr.Dataframe(interactive=False, wrap=True, elem_id="cd-tickets")
+                        with gr.Row(equal_height=True):
+                            number = gr.Dropdown([], label=i18n("ticket_number"), elem_id="cd-ticket", scale=2)
+                            claim = gr.Button(i18n("claim_button"), elem_id="cd-claim", scale=1)
+                            close = gr.Button(i18n("close_button"), elem_id="cd-close", scale=1)
+                        tickets_note = gr.Markdown(elem_id="cd-tickets-note")
+                        transcript = gr.Markdown(label=i18n("transcript"), elem_id="cd-transcript")
+                    with gr.Tab(i18n("tab_gaps"), elem_id="cd-tab-gaps"):
+                        gr.Markdown(i18n("gaps_intro"))
+                        gaps_refresh = gr.Button(i18n("gaps_refresh"), size="sm")
+                        gaps = gr.Markdown(elem_id="cd-gaps")
+
+        def check(signed_in: bool) -> None:
+            if not signed_in:
+                raise gr.Error("sign in first / 请先登录")
+
+        def try_sign_in(value, request: gr.Request):
+            lang = browser_lang(request)
+            if limiter.allow("staff-login:" + (request.client.host if request.client else "")):
+                return False, t("staff_too_fast", lang), gr.skip(), gr.skip()
+            ok = bool(value) and secrets.compare_digest(value.encode(), token.encode())
+            note = t("staff_signed_in", lang) if ok else t("staff_bad_token", lang)
+            return ok, note, gr.update(visible=ok), gr.update(visible=not ok)
+
+        def from_link(request: gr.Request):
+            value = request.query_params.get("token", "")
+            if not value:
+                return False, "", gr.skip(), gr.skip()
+            return try_sign_in(value, request)
+
+        def show_files(signed_in, request: gr.Request):
+            if not signed_in:
+                return gr.skip(), gr.skip()
+            return files_table(assistant, browser_lang(request)), gr.update(choices=staff.domains(assistant))
+
+        def show_tickets(signed_in, request: gr.Request):
+            if not signed_in:
+                return gr.skip(), gr.skip()
+            items = staff.tickets(assistant)
+            return tickets_table(items, browser_lang(request)), gr.update(choices=[i["number"] for i in items])
+
+        def show_gaps(signed_in, request: gr.Request):
+            return gaps_markdown(staff.gaps(assistant), browser_lang(request)) if signed_in else gr.skip()
+
+        def run_reindex(lang: str, progress: gr.Progress) -> str:
+            progress(0, desc="indexing")
+            try:
+                report = staff.reindex(assistant, progress=lambda done, total: progress((done, total), desc="embedding"))
+            except staff.StaffError as exc:
+                return str(exc)
+            progress(1.0)
+            lines = [report_line(report, lang)]
+            lines += [t("refused", lang, name=r["path"], reason=r["reason"]) for r in report.rejected]
+            return "\n".join(f"- {html.escape(line)}" for line in lines)
+
+        def do_upload(signed_in, paths, folder, request: gr.Request, progress=gr.Progress()):
+            check(signed_in)
+            lang, lines = browser_lang(request), []
+            for path in paths or []:
+                name = Path(path).name
+                try:
+                    saved = staff.save_upload(assistant, filename=name, data=Path(path).read_bytes(),
+                                              domain=(folder or "").strip())
+                    lines.append(f"- {html.escape(t('uploaded', lang, path=saved))}")
+                except staff.StaffError as exc:
+                    lines.append(f"- {html.escape(t('refused', lang, name=name, reason=str(exc)))}")
+            lines.append(run_reindex(lang, progress))
+            return "\n".join(lines), None
+
+        def do_reindex(signed_in, request: gr.Request, progress=gr.Progress()):
+            check(signed_in)
+            return run_reindex(browser_lang(request), progress)
+
+        def act(action: str):
+            def run(signed_in, ticket, name, request: gr.Request):
+                check(signed_in)
+                lang = browser_lang(request)
+                try:
+                    done = (staff.claim if action == "claim" else staff.close)(assistant, ticket or "", name or "")
+                except staff.StaffError as exc:
+                    return f"✗ {html.escape(str(exc))}"
+                return t("ticket_done", lang, number=done["number"], status=done["status"])
+            return run
+
+        def show_transcript(signed_in, ticket, request: gr.Request):
+            check(signed_in)
+            lang = browser_lang(request)
+            found = next((i for i in staff.tickets(assistant, ("open", "claimed", "closed")) if i["number"] == ticket), None)
+            if found is None:
+                return ""
+            return "\n\n".join(f"**{t('role_' + m['role'], lang)}**: {html.escape(m['text'])}"
+                               for m in found["transcript"])
+
+        signed = sign_in.click(try_sign_in, given, [authed, login_note, main, login], **PRIVATE)
+        loaded = demo.load(from_link, None, [authed, login_note, main, login], **PRIVATE)
+        for event in (signed, loaded):
+            event.then(show_files, authed, [files, domain], **PRIVATE).then(
+                show_tickets, authed, [tickets, number], **PRIVATE).then(show_gaps, authed, gaps, **PRIVATE)
+        upload.click(do_upload, [authed, uploads, domain], [guides_note, uploads], **PRIVATE).then(
+            show_files, authed, [files, domain], **PRIVATE)
+        reindex.click(do_reindex, authed, guides_note, **PRIVATE).then(show_files, authed, [files, domain], **PRIVATE)
+        tickets_refresh.click(show_tickets, authed, [tickets, number], **PRIVATE)
+        number.change(show_transcript, [authed, number], transcript, **PRIVATE)
+        for button, action in ((claim, "claim"), (close, "close")):
+            button.click(act(action), [authed, number, who], tickets_note, **PRIVATE).then(
+                show_tickets, authed, [tickets, number], **PRIVATE)
+        gaps_refresh.click(show_gaps, authed, gaps, **PRIVATE)
+    return demo

@@ -1,0 +1,224 @@
+"""The web chat and the staff page in Debian's Chromium, against `python app.py` on a free port.
+
+Screenshots for review are written to tests/output/. Every request any page makes must go to
+127.0.0.1: no fonts, CDNs or analytics from elsewhere.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+
+from assistant.api import create_app
+from tests.conftest import MARRIAGE, PASSPORT, PASSPORT_EN, write_guides
+from tests.live import serve_app_py, serve_in_thread
+from tests.test_staff import DOG
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+OUTPUT = Path(__file__).resolve().parent / "output"
+TOKEN = "staff-secret-token"
+CHROMIUM = "/usr/bin/chromium"
+TURN_TIMEOUT = 90_000
+FOREIGN: list[str] = []
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser")
+    knowledge = write_guides(root / "knowledge", {"permits/passport.md": PASSPORT, "permits/passport.en.md": PASSPORT_EN,
+                                                  "civil_affairs/marriage.md": MARRIAGE})
+    OUTPUT.mkdir(exist_ok=True)
+    env = {"CITYDESK_HOME": str(root / "home"), "CITYDESK_KNOWLEDGE": str(knowledge), "CITYDESK_STAFF_TOKEN": TOKEN}
+    with serve_app_py(env, OUTPUT / "server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: apt-get install -y chromium fonts-noto-cjk")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield chromium
+        chromium.close()
+    assert FOREIGN == [], f"requests left the machine: {FOREIGN}"
+
+
+def open_page(browser, url: str, locale: str = "zh-CN", width: int = 1100, height: int = 900, mobile: bool = False):
+    context = browser.new_context(locale=locale, viewport={"width": width, "height": height}, is_mobile=mobile,
+                                  has_touch=mobile)
+    page = context.new_page()
+    page.on("request", lambda r: FOREIGN.append(r.url) if urlparse(r.url).hostname not in ("127.0.0.1", None)
+            and not r.url.startswith(("data:", "blob:")) else None)
+    page.goto(url)
+    page.wait_for_selector("#cd-input textarea, #cd-staff", timeout=60_000)
+    return page
+
+
+def turns(page) -> int:
+    found = page.query_selector(".cd-status")
+    return int(found.get_attribute("data-turns")) if found else 0
+
+
+def send(page, text: str | None = None, button: str = "#cd-send") -> dict:
+    """Type `text` (or just press `button`) and wait for the reply; returns the status attributes."""
+    before = turns(page)
+    if text is not None:
+        page.fill("#cd-input textarea", text)
+    page.click(button)
+    page.wait_for_selector(f'.cd-status[data-turns="{before + 1}"]', timeout=TURN_TIMEOUT)
+    status = page.query_selector(".cd-status")
+    return {k: status.get_attribute(f"data-{k}") for k in ("status", "skill", "asks")}
+
+
+def wait_text(page, selector: str, text: str, timeout: float = 30_000) -> None:
+    page.wait_for_function("([s, t]) => (document.querySelector(s)?.innerText || '').includes(t)", arg=[selector, text],
+                           timeout=timeout)
+
+
+def last_answer(page) -> str:
+    return page.query_selector_all("#cd-chat .message.bot")[-1].inner_text()
+
+
+def test_chinese_question_gets_a_cited_answer(browser, app_url):
+    page = open_page(browser, app_url)
+    assert "办护照" in page.get_attribute("#cd-input textarea", "placeholder")
+    assert send(page, "办护照要多少钱")["status"] == "answered"
+    assert "每本120元" in last_answer(page)
+    card = page.query_selector_all(".cd-card")[0]
+    assert "普通护照申领" in card.inner_text() and "收费标准" in card.inner_text()
+    guide = page.context.request.get(app_url + card.get_attribute("href"))
+    assert guide.ok and "每本120元" in guide.text()
+    page.screenshot(path=str(OUTPUT / "chat.png"), full_page=True)
+
+
+def test_english_browser_gets_english_page_and_answer(browser, app_url):
+    page = open_page(browser, app_url, locale="en-US")
+    page.wait_for_function("document.querySelector('#cd-send').innerText.trim() === 'Send'")
+    assert send(page, "How much does a passport cost?")["status"] == "answered"
+    assert "120 yuan" in last_answer(page) and "Sources" in last_answer(page)
+    assert "Ordinary passport" in page.query_selector_all(".cd-card")[0].inner_text()
+
+
+def test_language_switch_changes_the_page(browser, app_url):
+    page = open_page(browser, app_url)
+    page.wait_for_function("document.querySelector('#cd-send').innerText.trim() === '发送'")
+    page.click("#cd-lang label:has-text('English')")
+    page.wait_for_function("document.querySelector('#cd-send').innerText.trim() === 'Send'")
+    assert "Talk to a person" in page.inner_text("#cd-handoff")
+    assert "passport" in page.get_attribute("#cd-input textarea", "placeholder")
+    assert send(page, button="#cd-quick-passport")["status"] == "answered"
+    assert "Required materials" in last_answer(page)
+    page.click("#cd-lang label:has-text('中文')")
+    page.wait_for_function("document.querySelector('#cd-handoff').innerText.includes('转人工')")
+
+
+def test_emergency_shows_a_red_banner_with_the_number(browser, app_url):
+    page = open_page(browser, app_url)
+    assert not page.is_visible(".cd-banner")
+    assert send(page, "着火了，楼道里全是烟")["status"] == "emergency"
+    banner = page.wait_for_selector(".cd-banner", state="visible")
+    assert "119" in banner.inner_text() and banner.get_attribute("role") == "alert"
+    assert banner.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(176, 0, 32)"
+    number = page.query_selector(".cd-banner-number")
+    assert number.get_attribute("href") == "tel:119" and number.bounding_box()["height"] >= 40
+    page.screenshot(path=str(OUTPUT / "chat-emergency.png"), full_page=True)
+    send(page, "办护照要多少钱")
+    assert not page.is_visible(".cd-banner")
+
+
+def test_booking_is_completed_with_the_buttons(browser, app_url):
+    page = open_page(browser, app_url)
+    state = send(page, button="#cd-quick-booking")
+    answers = {"department": "儿科", "hospital": "1", "time": "最早的", "name": "张三", "id": "11010519491231002X",
+               "phone": "13812345678"}
+    for _ in range(10):
+        if state["asks"] == "confirm":
+            break
+        assert state["status"] == "asking", last_answer(page)
+        days = re.findall(r"\d{1,2}月\d{1,2}日", last_answer(page))
+        state = send(page, days[-1] if state["asks"] == "date" else answers[state["asks"]])
+    assert page.is_visible("#cd-confirm") and "就诊人：张三" in last_answer(page)
+    assert "13812345678" not in last_answer(page)
+    page.screenshot(path=str(OUTPUT / "chat-booking.png"), full_page=True)
+    assert send(page, button="#cd-yes")["status"] == "booked"
+    assert "预约成功" in last_answer(page) and re.search(r"BK[A-Z0-9]{6}", last_answer(page))
+    assert not page.is_visible("#cd-confirm")
+
+
+def test_thumbs_down_with_a_comment_is_stored(browser, app_url):
+    page = open_page(browser, app_url, locale="en-US")  # Gradio's own button labels follow the locale
+    send(page, "结婚登记要什么材料")
+    before = httpx.get(app_url + "/api/stats").json()["feedback"]["down"]
+    page.query_selector_all("#cd-chat button[aria-label='Dislike']")[-1].click()
+    page.wait_for_selector("#cd-comment textarea", state="visible")
+    page.fill("#cd-comment textarea", "想知道在哪里办")
+    page.click("#cd-comment-send")
+    page.wait_for_selector("#cd-comment textarea", state="hidden")
+    assert httpx.get(app_url + "/api/stats").json()["feedback"]["down"] == before + 1
+    gaps = httpx.get(app_url + "/api/staff/gaps", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    assert "想知道在哪里办" in str(gaps["civil_affairs"])
+
+
+def test_phone_sized_screen(browser, app_url):
+    page = open_page(browser, app_url, width=375, height=740, mobile=True)
+    send(page, "办护照需要什么材料")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    for selector in ("#cd-send", "#cd-handoff", "#cd-quick-booking", ".cd-card"):
+        box = page.query_selector(selector).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375 and box["height"] >= 40, selector
+    page.screenshot(path=str(OUTPUT / "chat-phone.png"), full_page=True)
+
+
+def test_staff_page_uploads_a_guide_that_the_chat_then_answers(browser, app_url, tmp_path):
+    chat = open_page(browser, app_url)
+    assert send(chat, button="#cd-handoff")["status"] == "handoff"
+    ticket = re.search(r"T\d{6}[0-9A-F]{6}", last_answer(chat)).group(0)
+
+    page = open_page(browser, app_url + "/staff/")
+    assert not page.is_visible("#cd-staff-main")
+    page.fill("#cd-token input", "wrong")
+    page.click("#cd-sign-in")
+    wait_text(page, "#cd-login-note", "令牌不正确")
+    page = open_page(browser, f"{app_url}/staff/?token={TOKEN}")
+    page.wait_for_selector("#cd-staff-main", state="visible", timeout=30_000)
+    wait_text(page, "#cd-files", "permits/passport.md")
+    guide = tmp_path / "dog.md"
+    guide.write_text(DOG, encoding="utf-8")
+    page.set_input_files("#cd-upload input[type=file]", str(guide))
+    page.wait_for_selector("#cd-upload :text('dog.md')")
+    page.fill("#cd-domain input", "pets")
+    page.keyboard.press("Enter")
+    page.click("#cd-upload-btn")
+    wait_text(page, "#cd-guides-note", "pets/dog.md", timeout=TURN_TIMEOUT)
+    wait_text(page, "#cd-files", "pets/dog.md")
+    assert "已保存" in page.inner_text("#cd-guides-note")
+    page.screenshot(path=str(OUTPUT / "staff.png"), full_page=True)
+
+    page.click("#cd-tab-tickets-button, button[role=tab]:has-text('人工工单')")
+    wait_text(page, "#cd-tickets", ticket)
+    page.fill("#cd-staff-name input", "王工")
+    page.click("#cd-ticket input")
+    page.click(f"li[role=option]:has-text('{ticket}')")
+    wait_text(page, "#cd-transcript", "转人工")
+    page.click("#cd-claim")
+    wait_text(page, "#cd-tickets", "王工")
+    page.screenshot(path=str(OUTPUT / "staff-tickets.png"), full_page=True)
+
+    assert send(chat, "养狗登记要多少钱")["status"] == "answered"
+    assert "50元" in last_answer(chat) and "犬只登记" in chat.query_selector_all(".cd-card")[0].inner_text()
+
+
+def test_staff_page_is_disabled_without_a_token(browser, small_assistant):
+    with serve_in_thread(create_app(small_assistant, staff_token="")) as url:
+        page = open_page(browser, url + "/staff/")
+        page.wait_for_selector("#cd-staff-disabled :text('CITYDESK_STAFF_TOKEN')")
+        assert page.query_selector("#cd-token") is None and page.query_selector("#cd-upload") is None
