@@ -33,8 +33,12 @@ test: install
 test-fast: install
 	$(PY) -m pytest -q -m "not slow and not browser" tests
 
+eval: install
+	$(VENV)/bin/citydesk eval --report .citydesk/eval-report
+
 bench: install
 	$(PY) bench/retrieval.py
+	$(PY) bench/routing.py
 	$(PY) bench/ingest.py
 	$(PY) bench/latency.py
 

@@ -148,8 +148,8 @@ def compare(report: dict, baseline: dict, file: str) -> dict:
         out = {}
         for name in METRICS:
             a, b = now.get(name), before.get(name)
-            out[name] = {"before": b, "after": a,
-                         "change": round(a - b, 4) if isinstance(a, (int, float)) and isinstance(b, (int, float)) else None}
+            numbers = isinstance(a, (int, float)) and isinstance(b, (int, float))
+            out[name] = {"before": b, "after": a, "change": round(a - b, 4) if numbers else None}
         return out
 
     before_suites = {s["name"]: s["metrics"] for s in baseline.get("suites", [])}

@@ -83,8 +83,8 @@ def markdown(report: dict) -> str:
            f"{o['cases']} cases, {o['passed']} passed; embedder {run['embedder']}, LLM {run['llm'] or 'none'}"
            f"{', judge ' + run['judge'] if run['judge'] else ''}{', smoke subset' if run['smoke'] else ''}.", "",
            f"**Gate: {'passed' if report['gate']['passed'] else 'FAILED'}**", ""]
-    out += [f"- missed: {m['scope']} {m['metric']} = {fmt(m['value'], m['metric'])}, limit {fmt(m['limit'], m['metric'])}"
-            for m in report["gate"]["missed"]]
+    out += [f"- missed: {m['scope']} {m['metric']} = {fmt(m['value'], m['metric'])}, "
+            f"limit {fmt(m['limit'], m['metric'])}" for m in report["gate"]["missed"]]
     out += ["", "## Metrics", "", "| metric | overall | " + " | ".join(s["name"] for s in report["suites"]) + " |",
             "|---|---|" + "---|" * len(report["suites"])]
     for name in SHOWN:

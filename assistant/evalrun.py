@@ -62,11 +62,15 @@ class CaseAssistant(Assistant):
         self.sessions.kw["bind"].dispose()
 
 
+def reusable_index(settings) -> bool:
+    """Whether the configured home holds an embedded index the run can copy instead of embedding everything."""
+    return not settings.chroma_url and (settings.index_dir / "manifest.sqlite").exists()
+
+
 def temporary_assistant(assistant: Assistant, home: Path, *, llm: bool, progress: bool) -> Assistant:
     """An Assistant over a copy of `assistant`'s index in `home`: embedded store, SQLite, LLM only if asked."""
-    source = assistant.settings.index_dir
-    if not assistant.settings.chroma_url and (source / "manifest.sqlite").exists():
-        shutil.copytree(source, home / "index", ignore=shutil.ignore_patterns("ingest.lock"))
+    if reusable_index(assistant.settings):
+        shutil.copytree(assistant.settings.index_dir, home / "index", ignore=shutil.ignore_patterns("ingest.lock"))
     settings = replace(assistant.settings, home=home, chroma_url="", database_url="",
                        **({} if llm else {"llm_base_url": ""}))
     base = Assistant(settings=settings, embedder=assistant.embedder)

@@ -20,7 +20,7 @@ from assistant import evalreport
 from assistant.embed import Embedder
 from assistant.evaljudge import build_judge
 from assistant.evalmetrics import build_report, classification_report, format_confusion, load_baseline, route_label
-from assistant.evalrun import JOBS, Runner, check_cites, temporary_assistant
+from assistant.evalrun import JOBS, Runner, check_cites, reusable_index, temporary_assistant
 from assistant.evalsuite import SuiteError, load_suites, resolve_paths
 from assistant.lexical import LexicalIndex
 from assistant.retrieve import Fusion, Retriever
@@ -132,7 +132,9 @@ def run_suites(assistant, args) -> int:
     progress = not args.json
     with tempfile.TemporaryDirectory(prefix="citydesk-eval-") as tmp:
         if progress:
-            print("Preparing a temporary copy of the index…", file=sys.stderr)
+            print("Copying the index into a temporary home…" if reusable_index(assistant.settings) else
+                  f"No index in {assistant.settings.home} to copy: indexing {assistant.settings.knowledge} in a "
+                  "temporary home (minutes; `citydesk ingest` first makes later runs fast)…", file=sys.stderr)
         base = temporary_assistant(assistant, Path(tmp) / "home", llm=args.llm, progress=progress)
         check_cites(suites, base)
         results = Runner(base=base, directory=Path(tmp) / "db", judge=judge).run(suites, progress=progress)
@@ -204,8 +206,8 @@ def run_retrieval(assistant, corpus_path: Path, queries_path: Path) -> dict:
     corpus = _rows(corpus_path, ("doc_id", "text"))
     queries = _rows(queries_path, ("gold_doc_id",))
     results = evaluate_retrieval(corpus=corpus, queries=queries, embedder=assistant.embedder, fusions=EXTERNAL_FUSIONS)
-    return {"corpus": str(corpus_path), "queries": str(queries_path), "passages": len(corpus), "questions": len(queries),
-            "embedder": assistant.embedder.name, "results": [r.as_json() for r in results]}
+    return {"corpus": str(corpus_path), "queries": str(queries_path), "passages": len(corpus),
+            "questions": len(queries), "embedder": assistant.embedder.name, "results": [r.as_json() for r in results]}
 
 
 def run_routing(assistant, path: Path, progress: bool) -> dict:

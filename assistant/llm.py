@@ -72,7 +72,7 @@ def _within(produce: Callable[[], Iterable[str]], timeout: float) -> Iterator[st
                 if piece:
                     pieces.put(("piece", piece))
             pieces.put(("end", None))
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a reason to answer without the LLM
+        except Exception as exc:  # every failure becomes a reason to answer without the LLM
             pieces.put(("error", exc))
         finally:
             getattr(iterator, "close", lambda: None)()

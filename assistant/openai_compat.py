@@ -112,8 +112,19 @@ def _stream(assistant, text: str, session_id: str | None, reply_id: str, created
         return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})
-    reply = assistant.ask(text, session_id=session_id)
+    streamed, reply = "", None
+    for kind, value in assistant.ask_stream(text, session_id=session_id):
+        if kind == "delta":
+            streamed += value
+            yield chunk({"content": value})
+        else:
+            reply = value
     content = with_sources(reply)
+    if streamed and reply.text == streamed:
+        content = content[len(streamed):]  # the verified answer went out as it came; only the sources follow
+    elif streamed:
+        # text already sent cannot be taken back: say so, then send the verified answer whole
+        content = "\n\n" + render("answer_replaced", reply.lang, file="web") + "\n\n" + content
     for start in range(0, len(content), PIECE):
         yield chunk({"content": content[start:start + PIECE]})
     yield chunk({}, "stop", **extras(reply))

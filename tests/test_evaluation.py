@@ -90,6 +90,7 @@ def digest(folder: Path) -> str:
     return hashlib.sha256(b"".join(p.name.encode() + p.read_bytes() for p in files)).hexdigest()
 
 
+@pytest.mark.slow
 def test_a_missed_threshold_exits_non_zero_and_production_is_untouched(small_assistant, tmp_path):
     home, knowledge = small_assistant.settings.home, small_assistant.settings.knowledge
     before = digest(home)
@@ -185,7 +186,8 @@ def test_smoke_runs_only_the_cases_marked_smoke(small_assistant, tmp_path, capsy
 def test_booking_cases_do_not_share_a_database(small_assistant, tmp_path):
     """Two cases booking the same slot both succeed: every case has its own copy of the seeded database."""
     booking = ["帮我挂第一人民医院心血管内科的号", "明天上午", "08:00", "张三", "110101199003074514", "13800001234", "确认"]
-    turns = "".join(f"      - say: \"{t}\"\n" for t in booking[:-1]) + f"      - say: {booking[-1]}\n        status: booked\n"
+    turns = "".join(f"      - say: \"{t}\"\n" for t in booking[:-1])
+    turns += f"      - say: {booking[-1]}\n        status: booked\n"
     suite = write(tmp_path / "book.yaml", "clock: 2026-11-30T07:30\ncases:\n"
                   + "".join(f"  - id: book-{n}\n    turns:\n{turns}" for n in (1, 2)))
     assert run_cli(small_assistant, args_for(suite, report=tmp_path / "out")) == 0, \

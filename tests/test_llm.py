@@ -269,3 +269,26 @@ def test_renumbering_holds_back_split_markers_and_white_space():
     pieces = ["\n 每本", "120元[", "3", "]，7个", "工作日[1", ", 3]", "。\n\n"]
     out = "".join(numbering.feed(p) for p in pieces) + numbering.flush()
     assert out == "每本120元[1]，7个工作日[2][1]。" and numbering.order == [3, 1]
+
+
+# ----- the OpenAI-compatible API streams LLM tokens as they come --------------------------------
+
+
+def test_v1_streams_llm_tokens_and_replaces_an_answer_that_fails_verification(llm_assistant, llm_server):
+    from fastapi.testclient import TestClient
+    from openai import OpenAI
+
+    from assistant.api import create_app
+
+    client = OpenAI(base_url="http://testserver/v1", api_key="unused",
+                    http_client=TestClient(create_app(llm_assistant, rate_limit=0)))
+    llm_server.script(Response(text=grounded("办理普通护照每本120元[{fee}]。", fee="120元")))
+    pieces = [c.choices[0].delta.content or "" for c in client.chat.completions.create(
+        model="citydesk", messages=[{"role": "user", "content": "护照多少钱"}], stream=True)]
+    text = "".join(pieces)
+    assert text.startswith("办理普通护照每本120元[1]。") and "上面的回答未能通过" not in text
+    llm_server.script(Response(text=grounded("办理普通护照每本50元[{fee}]。", fee="120元")))
+    text = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(
+        model="citydesk", messages=[{"role": "user", "content": "护照多少钱"}], stream=True))
+    streamed, _, verified = text.partition("上面的回答未能通过")
+    assert "50元" in streamed and verified and "50元" not in verified and "120元" in verified
