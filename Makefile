@@ -33,7 +33,7 @@ test: install
 test-fast: install
 	$(PY) -m pytest -q -m "not slow and not browser" tests
 
-eval: install
+eval: ingest
 	$(VENV)/bin/citydesk eval --report .citydesk/eval-report
 
 bench: install

@@ -83,6 +83,7 @@ class Settings:
     llm_api_key: str = _setting("", doc="API key for the LLM server, if it needs one")
     llm_timeout: float = _setting(20.0, _number(float), "seconds before an LLM answer is abandoned")
     llm_retries: int = _setting(1, _number(int, allow_zero=True), "retries of a failed LLM call")
+    judge_model: str = _setting("", doc="model for LLM-as-judge metrics in `citydesk eval --llm` (default: LLM_MODEL)")
     staff_token: str = _setting("", doc="token for the staff page; unset disables it")
     host: str = _setting("127.0.0.1", doc="address the web server binds")
     port: int = _setting(7860, _port, "port the web server binds")

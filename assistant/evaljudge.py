@@ -65,6 +65,6 @@ def build_judge(settings: Settings) -> Judge | None:
     """The judge on the configured LLM server, or None when no LLM is configured."""
     from assistant.llm import build_chat_model
 
-    name = getattr(settings, "judge_model", "") or settings.llm_model
+    name = settings.judge_model or settings.llm_model
     model = build_chat_model(replace(settings, llm_model=name))
     return Judge(model=model, name=name or "default") if model is not None else None
