@@ -80,20 +80,26 @@ def held_by(sessions, slot_id: int) -> tuple[list[Booking], str | None]:
                 db.get(Slot, slot_id).booking_code)
 
 
-@pytest.mark.slow
-def test_threads_racing_for_the_last_slot_give_exactly_one_booking(sessions):
-    slot_id = last_free_slot(sessions)
+def race(act):
+    """Run act(n) in RACERS threads released at the same moment; their results in order."""
     barrier, outcomes = threading.Barrier(RACERS), [None] * RACERS
 
     def run(n):
         barrier.wait()
-        outcomes[n] = attempt(sessions, slot_id, n)
+        outcomes[n] = act(n)
 
     threads = [threading.Thread(target=run, args=(n,)) for n in range(RACERS)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=60)
+    return outcomes
+
+
+@pytest.mark.slow
+def test_threads_racing_for_the_last_slot_give_exactly_one_booking(sessions):
+    slot_id = last_free_slot(sessions)
+    outcomes = race(lambda n: attempt(sessions, slot_id, n))
     assert Counter(o.status for o in outcomes) == {"booked": 1, "taken": RACERS - 1}
     winner = next(o.appointment for o in outcomes if o.status == "booked")
     rows, code = held_by(sessions, slot_id)
@@ -121,17 +127,7 @@ def test_processes_racing_for_the_last_slot_give_exactly_one_booking(db_url, ses
 @pytest.mark.slow
 def test_one_request_sent_many_times_at_once_books_once(sessions):
     slot_id = last_free_slot(sessions)
-    barrier, outcomes = threading.Barrier(RACERS), [None] * RACERS
-
-    def run(n):
-        barrier.wait()
-        outcomes[n] = attempt(sessions, slot_id, 1, request_key="the-same-confirmation")
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(RACERS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    outcomes = race(lambda n: attempt(sessions, slot_id, 1, request_key="the-same-confirmation"))
     assert Counter(o.status for o in outcomes) == {"booked": 1, "repeated": RACERS - 1}
     assert len({o.appointment.code for o in outcomes}) == 1
     assert len(held_by(sessions, slot_id)[0]) == 1
