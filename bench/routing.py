@@ -18,39 +18,11 @@ from common import ROOT, temporary_home, write_json
 
 from assistant import Assistant
 from assistant.config import Settings
-from assistant.evaluation import classification_report, format_confusion, read_jsonl, route_label
-
-CLINC_CITY = {"traffic", "directions", "international_visa", "vaccines", "taxes", "pay_tax", "income",
-              "report_lost_card", "lost_luggage", "w2"}
-CLINC_SMALLTALK = {"greeting", "goodbye", "thank_you", "what_can_i_ask_you", "are_you_a_bot", "who_made_you",
-                   "what_is_your_name"}
-TRANSPORT = {"地铁", "出租"}
+from assistant.evaluation import classification_report, collapse, expected_label, format_confusion, read_jsonl, route_label
 
 
-def crosswoz_label(row: dict) -> str:
-    domains = set(row["domains"])
-    if domains & TRANSPORT:
-        return "transport"
-    if domains == {"General"}:
-        return "smalltalk"
-    return "out_of_scope"
-
-
-def crosswoz_predicted(label: str) -> str:
-    return label if label in ("transport", "smalltalk", "out_of_scope", "emergency") else f"other:{label}"
-
-
-def clinc_label(row: dict) -> str:
-    if row["is_oos"] or row["intent"] not in CLINC_CITY | CLINC_SMALLTALK:
-        return "out_of_scope"
-    return "smalltalk" if row["intent"] in CLINC_SMALLTALK else "city"
-
-
-def clinc_predicted(label: str) -> str:
-    return label if label in ("smalltalk", "out_of_scope") else "city"
-
-
-def run(assistant: Assistant, rows: list[dict], expected, collapse, with_context: bool = False) -> dict:
+def run(assistant: Assistant, rows: list[dict], with_context: bool = False) -> dict:
+    vocabulary = {expected_label(row) for row in rows}
     want, got, errors = [], [], []
     began = time.perf_counter()
     for row in rows:
@@ -60,8 +32,8 @@ def run(assistant: Assistant, rows: list[dict], expected, collapse, with_context
             if previous:
                 session = assistant.ask(previous[-1]).session_id
         route = assistant.route(row["text"], session_id=session)
-        want.append(expected(row))
-        got.append(collapse(route_label(route)))
+        want.append(expected_label(row))
+        got.append(collapse(route_label(route), vocabulary))
         if want[-1] != got[-1]:
             errors.append({"text": row["text"], "expected": want[-1], "got": got[-1], "score": round(route.score, 3)})
     report = classification_report(want, got)
@@ -93,9 +65,9 @@ def main() -> None:
         if not args.home:
             assistant.ingest()
         results = {
-            "crosswoz_zh": run(assistant, read_jsonl(crosswoz), crosswoz_label, crosswoz_predicted),
-            "crosswoz_zh_in_context": run(assistant, read_jsonl(crosswoz), crosswoz_label, crosswoz_predicted, True),
-            "clinc_oos": run(assistant, read_jsonl(clinc), clinc_label, clinc_predicted),
+            "crosswoz_zh": run(assistant, read_jsonl(crosswoz)),
+            "crosswoz_zh_in_context": run(assistant, read_jsonl(crosswoz), with_context=True),
+            "clinc_oos": run(assistant, read_jsonl(clinc)),
         }
     for name, report in results.items():
         show(name, report)
