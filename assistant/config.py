@@ -93,6 +93,8 @@ class Settings:
     timezone: str = _setting("Asia/Shanghai", doc="the city's time zone, for dates")
     max_file_mb: float = _setting(20.0, _number(float), "largest guide file accepted, in MB")
     chunk_tokens: int = _setting(320, _number(int), "target chunk size in tokens")
+    sensitive_words: Path = _setting(Path(__file__).resolve().parent.parent / "prompts" / "sensitive_words.txt", Path,
+                                     "the sensitive-word list (plain text, one entry per line) replies and requests are checked against")
     min_score: float = _setting(0.0, _number(float, allow_zero=True), "override of the calibrated 'nothing relevant' threshold (0 = calibrated)")
 
     @property

@@ -1,6 +1,6 @@
 """The turn pipeline: the ordered list of steps every message goes through, sharing one context.
 
-    check_input -> triage_emergency -> continue_or_route -> run_skill -> compose_answer
+    check_input -> triage_emergency -> screen_request -> continue_or_route -> run_skill -> compose_answer
     -> check_output -> record
 
 A step may finish the turn early with `ctx.finish(...)`; the last two steps always run.
@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
-from assistant import guardrails
+from assistant import guardrails, injection
 from assistant.answer import compose_extractive
 from assistant.db import Conversation, Message
 from assistant.prompts import render
+from assistant.sensitive import word_list
 from assistant.route import SKILL_THRESHOLD, SWITCH_MARGIN, Emergency, Route
 from assistant.skills import REGISTRY
 from assistant.types import Citation, Hit, Reply
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("citydesk.dialogue")
 
 SHORT_ANSWER = 12
+# a bare yes/no/confirm answers the skill that asked; it never switches to another skill
+BARE_ANSWER = re.compile(r"^\s*(是的?|好的?|对的?|可以|行|嗯|不|不是|不要|不用了?|否|确认|确定|提交|yes|no|ok|okay|sure|confirm|submit)"
+                         r"\s*[。.!！]?\s*$", re.IGNORECASE)
 CANCEL = re.compile(r"^\s*(算了|不约了|不要了|不用了|不办了|取消吧?|退出|停止|不挂了|cancel|never ?mind|stop|forget it|quit)\s*[。.!！]?\s*$",
                     re.IGNORECASE)
 
@@ -99,8 +103,24 @@ def check_input(ctx: TurnContext) -> None:
     # a short Latin answer in a conversation ("ok", a name like "Li Lei") keeps the conversation's language
     if not (ctx.state.get("turns") and len(ctx.query) <= SHORT_ANSWER and not guardrails.has_chinese(ctx.query)):
         ctx.lang = guardrails.detect_language(ctx.query, ctx.lang)
-    if guardrails.looks_like_injection(ctx.query):
+    kind = injection.detect(ctx.query)
+    if kind:
+        # answer the genuine question, if any, without the instruction; else say what the assistant does
         ctx.flags.add("injection")
+        log.info("instruction to the assistant (%s) in session %s", kind, ctx.conversation.id)
+        ctx.query = injection.strip(ctx.query)
+        if len(re.sub(r"\W", "", ctx.query)) < 4:
+            ctx.canned("injection", "refused")
+            return
+    if injection.asks_for_others_data(ctx.query):
+        ctx.canned("others_data", "refused")
+
+
+def screen_request(ctx: TurnContext) -> None:
+    """A request that hits the sensitive-word list (forging papers, weapons…) is declined, after emergencies."""
+    if ctx.skill != "emergency" and word_list(ctx.assistant.settings.sensitive_words).find(ctx.query):
+        ctx.flags.add("sensitive")
+        ctx.canned("declined", "refused")
 
 
 def triage_emergency(ctx: TurnContext) -> None:
@@ -128,7 +148,7 @@ def continue_or_route(ctx: TurnContext) -> None:
         # a slot answer ("是", "明天", a name) can resemble another skill's examples: leaving a
         # waiting skill needs that skill's keyword cue as well as a clear score
         switching = (best != active and best_score >= SKILL_THRESHOLD + SWITCH_MARGIN
-                     and ctx.assistant.router.cued(best, ctx.query))
+                     and ctx.assistant.router.cued(best, ctx.query) and not BARE_ANSWER.match(ctx.query))
         if not switching:
             ctx.skill = active
             ctx.route = Route(skill=active, score=1.0, runner_up=best, runner_up_score=best_score)
@@ -173,12 +193,16 @@ def compose_answer(ctx: TurnContext) -> None:
 
 
 def check_output(ctx: TurnContext) -> None:
-    """Every [n] in the reply points to a citation; no full resident ID number is shown."""
+    """Every [n] in the reply points to a citation; nothing from the sensitive-word list; no full ID number."""
     reply = ctx.reply
     cited = {int(n) for n in re.findall(r"\[(\d+)\]", reply.text)}
     if not cited <= {c.n for c in reply.citations}:
         log.warning("reply cites %s but has citations %s; replaced", sorted(cited), [c.n for c in reply.citations])
         ctx.canned("error", "error")
+    hit = word_list(ctx.assistant.settings.sensitive_words).find(reply.text)
+    if hit:
+        log.warning("reply in session %s hit the sensitive-word list (%s); replaced", ctx.conversation.id, hit)
+        ctx.canned("declined", "refused")
     reply.text = guardrails.mask_resident_ids(reply.text)
     if reply.status != "refused" and reply.status != "handoff":
         ctx.state["refusals"] = 0
@@ -198,7 +222,7 @@ def record(ctx: TurnContext) -> None:
     ])
 
 
-STEPS = [check_input, triage_emergency, continue_or_route, run_skill, compose_answer]
+STEPS = [check_input, triage_emergency, screen_request, continue_or_route, run_skill, compose_answer]
 FINAL_STEPS = [check_output, record]
 
 

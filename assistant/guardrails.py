@@ -8,36 +8,20 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from assistant import injection
+
 MAX_INPUT_CHARS = 2000
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _ID_RE = re.compile(r"(?<![0-9A-Za-z])([1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9Xx])(?![0-9A-Za-z])")
 _MOBILE_RE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d(?:[- ]?\d{4}){2})(?!\d)")
-_LANDLINE_RE = re.compile(r"(?<!\d)(0\d{2,3}-\d{7,8})(?!\d)")
+_SPACED_ID_RE = re.compile(r"(?<![0-9A-Za-z])(\d{4,6}(?:[ -]\d{1,8}){2,4}[Xx]?)(?![0-9A-Za-z])")
+_LANDLINE_RE = re.compile(r"(?<!\d)(?:[(（]\s*(0\d{2,3})\s*[)）]\s*|(0\d{2,3})[- ])([2-9]\d{6,7})(?!\d)")
 _CARD_RE = re.compile(r"(?<!\d)((?:\d[ -]?){15,18}\d)(?!\d)")
 _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad"))
-
-_INJECTION_PATTERNS = [
-    r"ignore\s+(?:all\s+|any\s+|the\s+)?(?:previous|prior|above|earlier|preceding)\s+(?:instructions|rules|prompts?)",
-    r"disregard\s+(?:all\s+|the\s+)?(?:previous|prior|above|your)\s+(?:instructions|rules)",
-    r"(?:reveal|print|show|repeat|output)\s+(?:me\s+)?(?:your|the)\s+(?:system\s+prompt|instructions|hidden prompt)",
-    r"system\s+prompt",
-    r"you\s+are\s+now\s+(?:a|an)\s",
-    r"developer\s+mode",
-    r"^\s*(?:assistant|system|ai)\s*[:：]",
-    r"tell\s+(?:the\s+)?users?\s+(?:that\s+)?",
-    r"忽略(?:之前|以上|上面|前面|先前|所有)(?:的)?(?:所有)?(?:指令|指示|规则|要求|设定|提示)",
-    r"无视(?:之前|以上|上面|前面|所有)(?:的)?(?:指令|指示|规则|要求|设定)",
-    r"(?:系统提示词|提示词原文|system\s*提示)",
-    r"(?:输出|显示|告诉我|透露|打印|重复|泄露)(?:一下)?你的(?:系统)?(?:提示|指令|设定|规则)",
-    r"(?:你现在是|从现在起你是|扮演一个)",
-    r"(?:告诉|通知)(?:所有)?用户(?:说)?",
-    r"^\s*(?:助手|系统)\s*[:：]",
-]
-_INJECTION_RE = re.compile("|".join(f"(?:{p})" for p in _INJECTION_PATTERNS), re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -68,8 +52,8 @@ def check_input(text: str | None) -> InputProblem | None:
 
 
 def looks_like_injection(text: str) -> bool:
-    """True when the text contains instructions aimed at the assistant itself."""
-    return bool(_INJECTION_RE.search(normalize(text)))
+    """True when the text contains instructions aimed at the assistant itself (see assistant/injection.py)."""
+    return injection.detect(text) is not None
 
 
 def valid_resident_id(number: str) -> bool:
@@ -97,6 +81,15 @@ def _mask_id(m: re.Match) -> str:
     return number[:6] + "*" * 8 + number[14:]
 
 
+def _mask_spaced_id(m: re.Match) -> str:
+    # "110101 19900307 4514" or "1101 0119 9003 0745 14": an ID when the digits have an ID's shape and
+    # either its check digit is right or they are no bank card
+    digits = re.sub(r"[ -]", "", m.group(1))
+    if not _ID_RE.fullmatch(digits) or not (valid_resident_id(digits) or not luhn_valid(digits[:-1] + "0")):
+        return m.group(0)
+    return digits[:6] + "*" * 8 + digits[14:]
+
+
 def _mask_mobile(m: re.Match) -> str:
     digits = re.sub(r"\D", "", m.group(1))
     return m.group(0).replace(m.group(1), digits[:3] + "****" + digits[7:])
@@ -115,18 +108,19 @@ def _mask_email(m: re.Match) -> str:
 
 
 def _mask_landline(m: re.Match) -> str:
-    area, _, number = m.group(1).partition("-")
+    area, number = m.group(1) or m.group(2), m.group(3)
     return f"{area}-{number[:2]}{'*' * (len(number) - 4)}{number[-2:]}"
 
 
 def mask_resident_ids(text: str) -> str:
     """Mask only resident ID numbers (replies keep office phone numbers readable)."""
-    return _ID_RE.sub(_mask_id, text)
+    return _SPACED_ID_RE.sub(_mask_spaced_id, _ID_RE.sub(_mask_id, text))
 
 
 def mask_pii(text: str) -> str:
     """Mask resident IDs, bank cards, mobile and landline numbers and e-mail addresses."""
     text = _ID_RE.sub(_mask_id, text)
+    text = _SPACED_ID_RE.sub(_mask_spaced_id, text)
     text = _CARD_RE.sub(_mask_card, text)
     text = _MOBILE_RE.sub(_mask_mobile, text)
     text = _LANDLINE_RE.sub(_mask_landline, text)
@@ -152,6 +146,19 @@ def phone_digits(text: str) -> str | None:
     """The 11-digit mobile number in the text, if there is exactly one kind of it."""
     m = _MOBILE_RE.search(normalize(text))
     return re.sub(r"\D", "", m.group(1)) if m else None
+
+
+MAX_FAILED_LOOKUPS = 5
+
+
+def lookups_blocked(state: dict) -> bool:
+    """True once a conversation has tried too many codes or numbers that matched nothing (probing)."""
+    return state.get("failed_lookups", 0) >= MAX_FAILED_LOOKUPS
+
+
+def note_failed_lookup(state: dict) -> None:
+    """Count a booking code, application or work-order number that did not match the phone given."""
+    state["failed_lookups"] = state.get("failed_lookups", 0) + 1
 
 
 def phone_digest(phone: str, key: bytes) -> str:

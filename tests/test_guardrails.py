@@ -67,3 +67,28 @@ def test_language_detection():
     assert g.detect_language("办护照") == "zh"
     assert g.detect_language("passport fee") == "en"
     assert g.detect_language("123", default="en") == "en"
+
+
+@pytest.mark.parametrize("text,hidden,shown", [
+    ("身份证 110101 19900307 4514 丢了", "19900307", "110101********4514"),
+    ("证件号 1101 0119 9003 0745 14", "0119 9003", "110101********4514"),
+    ("座机（0755）86001234，白天有人", "86001234", "0755-86****34"),
+    ("office line 021 62345678", "62345678", "021-62****78"),
+])
+def test_ids_and_landlines_written_with_spaces_or_brackets_are_masked(text, hidden, shown):
+    masked = g.mask_pii(text)
+    assert hidden not in masked and shown in masked
+
+
+def test_masking_recall_and_precision_on_synthetic_sentences():
+    from tests.pii_cases import make_cases
+
+    cases = make_cases(per_kind=110, seed=11)
+    pii = [(c, s) for c in cases for s in c.spans if s.kind != "keep"]
+    keep = [(c, s) for c in cases for s in c.spans if s.kind == "keep"]
+    assert len(pii) >= 500
+    missed = [s.text for c, s in pii if s.text in g.mask_pii(c.sentence)]
+    damaged = [s.text for c, s in keep if s.text not in g.mask_pii(c.sentence)]
+    assert len(missed) / len(pii) <= 0.01, missed[:5]
+    caught = len(pii) - len(missed)
+    assert caught / (caught + len(damaged)) >= 0.98, damaged[:5]

@@ -16,7 +16,7 @@ import secrets
 from assistant import booking, dates, guardrails
 from assistant.prompts import render
 from assistant.seeds import BOOKING_DAYS
-from assistant.skills import skill
+from assistant.skills import REGISTRY, skill
 
 CANCEL_BEFORE = dt.timedelta(hours=2)
 _CODE = re.compile(r"(?<![A-Za-z0-9])BK[A-Za-z0-9]{6}(?![A-Za-z0-9])", re.I)
@@ -26,10 +26,19 @@ _YES = re.compile(r"(是的?|确认|确定|对的?|没错|好的?|可以|行|嗯
                   r"(预约|取消|挂号|吧|啊|please|it)*", re.I)
 _NO = re.compile(r"(不|不是|不要|不用|不约|不对|否|别|先不|no|nope|n|don'?t|donot|notnow)(了|吧|谢谢|thanks|thankyou)*", re.I)
 _CANCEL = re.compile(r"取消|退号|退掉|不去了|\bcancel", re.I)
-_LIST = re.compile(r"我的预约|我约的|预约记录|(查|看)(一下|询|看)?我?(的|约的)?(预约|挂的号)|约了(哪些|什么|几个)"
+_LIST = re.compile(r"我的预约|我约的|预约记录|名下的?(预约|号)|(查|看)(一下|询|看)?我?(的|约的)?(预约|挂的号)|约了(哪些|什么|几个)"
                    r"|my (bookings|appointments)|(list|show|check).{0,12}(bookings|appointments)", re.I)
 _QUESTION = re.compile(r"(挂|看|去)(什么|哪个|哪一个|哪)科|什么科|哪个科|which (department|specialist|clinic)"
                        r"|what (department|kind of doctor|specialist)|who should i see", re.I)
+# a question about the rules ("最多能提前几天约？", "挂号费多少钱", "how many days ahead can I book?") is
+# answered from the guides; a request to book ("帮我约明天的心内科") is not a question about rules
+_RULES_QUESTION = re.compile(r"多久|几天|多少钱|多少元|费用|收费|挂号费|报销|能不能|可不可以|是否|规定|规则|认定|怎么(取消|收费|退)"
+                            r"|最晚|最多|最早.{0,4}提前|提前多久|几点|哪家医院.{0,12}(开|有|能)|24小时"
+                            r"|how (many|much|long|far|early|late)|is there a fee|what (is|are) the (rules?|fees?)", re.I)
+_BOOK_NOW = re.compile(r"帮我|给我|我(想|要)(预约|挂|约|看)|预约一?个|挂一?个|please book|\bbook me\b|can you book|i('d| would) like to|i want to|i need to (book|see)",
+                       re.I)
+# a guide question in the middle of a booking ("对了，办护照要多少钱？") is answered; the booking waits
+_ASIDE = re.compile(r"^(对了|顺便|另外|还有|by the way|btw|also|oh)[,，\s]*.{3,}[?？吗呢]\s*$", re.I)
 _BOOK = re.compile(r"预约|挂号|挂个|帮我挂|帮我约|约一?个|\bbook|appointment", re.I)
 _CHANGE = re.compile(r"换|改|不是|instead|change|rather|make it", re.I)
 _EARLIEST = re.compile(r"最早|第一个|随便|都行|都可以|任意|earliest|first (one|available)|\bany\b", re.I)
@@ -57,7 +66,7 @@ _CLEARS = {"codes": ("doctor", "offer"), "hospital": ("doctor",), "period": ("ti
                  "I have a bad cough, what kind of doctor should I see", "cancel my appointment",
                  "I want to cancel my booking", "show my bookings", "what appointments do I have"],
        cues=[r"挂号|预约|挂.{0,3}科|看病|看医生|退号|门诊|appointment|book (a|an) (doctor|appointment)|\bbookings?\b"
-             r"|which department|see a doctor|dentist",
+             r"|which department|see a doctor|dentist|^\s*(please\s+)?book\b|\b[a-z]+ology\b",
              # short answers to this skill's questions, so that small talk does not take them mid-flow
              r"^\s*(是的?|好的?|对的?|可以|行|嗯|不|不要|不用了?|否|确认|确定|上午|下午|最早的?|yes|no|ok|okay|sure|confirm)"
              r"\s*[。.!！]?\s*$|^\s*(换成|改成|改到|换到)"])
@@ -71,6 +80,10 @@ def handle(ctx) -> None:
     if not fresh and s["mode"] == "book" and _CANCEL.search(text) and not _CODE.search(text):
         ctx.end_skill()
         return ctx.finish(render("stopped", ctx.lang), "cancelled")
+    rules = fresh and _RULES_QUESTION.search(text) and not (_BOOK_NOW.search(text) or _QUESTION.search(text))
+    if (rules or (not fresh and _ASIDE.search(text))) and not _CODE.search(text):
+        ctx.skill = "guide_qa"
+        return REGISTRY["guide_qa"].handle(ctx)
     mode = _mode(text)
     if fresh or (mode != s["mode"] and (mode in ("cancel", "list") or _BOOK.search(text))):
         ctx.state["slots"] = s = {"mode": mode, **({"codes": suggested} if suggested and mode == "book" else {})}
@@ -369,6 +382,9 @@ def _cancel(ctx, s, awaiting) -> None:
         return _ask(ctx, "code", notes)
     if not s.get("phone_hash"):
         return _ask(ctx, "phone", notes, template="ask_lookup")
+    if guardrails.lookups_blocked(ctx.state):
+        ctx.end_skill()
+        return ctx.finish(render("too_many_lookups", ctx.lang), "refused")
     found, now = booking.find(sessions, s["code"], s["phone_hash"]), ctx.assistant.now()
     starts = dt.datetime.fromisoformat(f"{found.day}T{found.start}").replace(tzinfo=now.tzinfo) if found else now
     if found and starts - now < CANCEL_BEFORE:
@@ -380,6 +396,7 @@ def _cancel(ctx, s, awaiting) -> None:
             ctx.end_skill()
             return ctx.finish(_t(ctx, "cancelled", code=found.code), "cancelled", code=found.code)
     if not found:  # the same reply for a wrong code and a wrong phone, so codes cannot be probed
+        guardrails.note_failed_lookup(ctx.state)
         ctx.end_skill()
         return ctx.finish("\n".join(notes + [_t(ctx, "not_found")]), "answered")
     _ask(ctx, "confirm", notes, template="cancel_summary", **_shown(ctx, found))

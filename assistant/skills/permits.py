@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from assistant.db import Application
-from assistant.guardrails import phone_digits
+from assistant.guardrails import lookups_blocked, note_failed_lookup, phone_digits
 from assistant.prompts import render
 from assistant.seeds import read
 from assistant.skills import skill
@@ -40,10 +40,16 @@ def look_up(ctx) -> None:
     if not phone:
         ctx.ask("phone", render("ask_phone", ctx.lang, number=number, file="permits"))
         return
+    if lookups_blocked(ctx.state):
+        ctx.end_skill()
+        ctx.finish(render("too_many_lookups", ctx.lang), "refused")
+        return
     with ctx.assistant.sessions() as db:
         app = db.get(Application, number)
         matches = app is not None and app.phone_hash == ctx.assistant.phone_digest(phone)
         text = describe(app, ctx.lang) if matches else render("not_found", ctx.lang, file="permits")
+    if not matches:
+        note_failed_lookup(ctx.state)
     ctx.end_skill()
     ctx.finish(text, "answered" if matches else "refused")
 

@@ -234,6 +234,26 @@ def test_an_emergency_during_a_booking_is_answered_and_the_booking_continues(des
     assert chat("9点").data["asks_for"] == "name"
 
 
+def test_a_guide_question_during_a_booking_is_answered_and_the_booking_continues(desk):
+    chat = Chat(desk)
+    first_cardiology_wednesday(chat)
+    aside = chat("对了，办护照要多少钱？")
+    assert aside.status == "answered" and "120元" in aside.text and aside.citations
+    assert chat("9点").data["asks_for"] == "name"
+
+
+@pytest.mark.parametrize("text", ["医院挂号最多能提前几天约？", "挂主任医师的号挂号费多少钱",
+                                  "How many days ahead can I book a hospital appointment?"])
+def test_a_question_about_booking_rules_goes_to_the_guides_not_into_a_booking(desk, text):
+    reply = desk.ask(text)
+    assert reply.skill == "guide_qa" and reply.status != "asking"
+
+
+def test_a_booking_request_in_one_english_sentence_is_not_taken_for_a_question(desk):
+    reply = desk.ask("Book cardiology at the First People's Hospital tomorrow, earliest slot")
+    assert reply.skill == "health_booking" and reply.status == "asking"
+
+
 def test_yes_twice_books_once_even_when_the_confirmation_is_replayed(desk):
     chat = Chat(desk)
     first_cardiology_wednesday(chat)
