@@ -53,7 +53,7 @@ def check_input(text: str | None) -> InputProblem | None:
 
 def looks_like_injection(text: str) -> bool:
     """True when the text contains instructions aimed at the assistant itself (see assistant/injection.py)."""
-    return injection.detect(text) is not None
+    return injection.detect(text, injection.INSTRUCTION_KINDS) is not None
 
 
 def valid_resident_id(number: str) -> bool:

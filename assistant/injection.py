@@ -64,6 +64,7 @@ _OTHERS_DATA = re.compile(
     r"(?:其他|别的|所有|最近)(?:的)?(?:用户|人|市民|患者|申请人|预约者)的?(?:手机|电话|身份证|预约|信息|资料|数据|号码)"
     r"|(?:other|all|recent)\s+(?:users?|citizens?|people|patients|applicants)'?s?\s+(?:phone|numbers?|ids?|bookings?|data|details)"
     r"|(?:list|export|dump)\s+(?:all\s+)?(?:the\s+)?(?:bookings|users|applications|phone numbers)", re.IGNORECASE)
+INSTRUCTION_KINDS = tuple(kind for kind in PATTERNS if kind != "code")  # what a guide may not contain
 _COMPILED = {kind: re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE | re.MULTILINE)
              for kind, patterns in PATTERNS.items()}
 _SPACED_LATIN = re.compile(r"\b(?:[A-Za-z][ ._\-*]){3,}[A-Za-z]\b")
@@ -92,11 +93,11 @@ def readings(text: str) -> list[str]:
     return out
 
 
-def detect(text: str) -> str | None:
+def detect(text: str, kinds: tuple[str, ...] | None = None) -> str | None:
     """The kind of instruction aimed at the assistant (`ignore_rules`, `roleplay`…), or None."""
     for reading in readings(text):
         for kind, pattern in _COMPILED.items():
-            if pattern.search(reading):
+            if (kinds is None or kind in kinds) and pattern.search(reading):
                 return kind
     return None
 

@@ -10,47 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 import secrets
 
-from assistant import booking, dates, guardrails
+from assistant import booking, booking_words as words, dates, guardrails
 from assistant.prompts import render
 from assistant.seeds import BOOKING_DAYS
 from assistant.skills import REGISTRY, skill
 
 CANCEL_BEFORE = dt.timedelta(hours=2)
-_CODE = re.compile(r"(?<![A-Za-z0-9])BK[A-Za-z0-9]{6}(?![A-Za-z0-9])", re.I)
-_ID = re.compile(r"(?<![0-9A-Za-z])\d{14,17}[0-9Xx](?![0-9A-Za-z])")
-_MOBILE = re.compile(r"(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}")
-_YES = re.compile(r"(是的?|确认|确定|对的?|没错|好的?|可以|行|嗯|yes|yeah|yep|y|confirm(ed)?|ok(ay)?|sure|correct)"
-                  r"(预约|取消|挂号|吧|啊|please|it)*", re.I)
-_NO = re.compile(r"(不|不是|不要|不用|不约|不对|否|别|先不|no|nope|n|don'?t|donot|notnow)(了|吧|谢谢|thanks|thankyou)*", re.I)
-_CANCEL = re.compile(r"取消|退号|退掉|不去了|\bcancel", re.I)
-_LIST = re.compile(r"我的预约|我约的|预约记录|名下的?(预约|号)|(查|看)(一下|询|看)?我?(的|约的)?(预约|挂的号)|约了(哪些|什么|几个)"
-                   r"|my (bookings|appointments)|(list|show|check).{0,12}(bookings|appointments)", re.I)
-_QUESTION = re.compile(r"(挂|看|去)(什么|哪个|哪一个|哪)科|什么科|哪个科|which (department|specialist|clinic)"
-                       r"|what (department|kind of doctor|specialist)|who should i see", re.I)
-# a question about the rules ("最多能提前几天约？", "挂号费多少钱", "how many days ahead can I book?") is
-# answered from the guides; a request to book ("帮我约明天的心内科") is not a question about rules
-_RULES_QUESTION = re.compile(r"多久|几天|多少钱|多少元|费用|收费|挂号费|报销|能不能|可不可以|是否|规定|规则|认定|怎么(取消|收费|退)"
-                            r"|最晚|最多|最早.{0,4}提前|提前多久|几点|哪家医院.{0,12}(开|有|能)|24小时"
-                            r"|how (many|much|long|far|early|late)|is there a fee|what (is|are) the (rules?|fees?)", re.I)
-_BOOK_NOW = re.compile(r"帮我|给我|我(想|要)(预约|挂|约|看)|预约一?个|挂一?个|please book|\bbook me\b|can you book|i('d| would) like to|i want to|i need to (book|see)",
-                       re.I)
-# a guide question in the middle of a booking ("对了，办护照要多少钱？") is answered; the booking waits
-_ASIDE = re.compile(r"^(对了|顺便|另外|还有|by the way|btw|also|oh)[,，\s]*.{3,}[?？吗呢]\s*$", re.I)
-_BOOK = re.compile(r"预约|挂号|挂个|帮我挂|帮我约|约一?个|\bbook|appointment", re.I)
-_CHANGE = re.compile(r"换|改|不是|instead|change|rather|make it", re.I)
-_EARLIEST = re.compile(r"最早|第一个|随便|都行|都可以|任意|earliest|first (one|available)|\bany\b", re.I)
-_OTHER_TIME = re.compile(r"换个?(时间|医生|时段)|其他时间|other (time|doctor)|different (time|doctor)", re.I)
-_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
-_ORDINAL = re.compile(rf"^(?:第|no\.?|number|the)?([1-9一二三四五六]|{'|'.join(_ORDINALS)})(?:个|家|one)?$", re.I)
-_NAME = re.compile(r"^(?:[\u4e00-\u9fff·]{2,6}|[A-Za-z][A-Za-z .'-]{1,58})$")
-_NAME_PREFIX = re.compile(r"^(?:我叫|我是|姓名是?|名字叫?是?|(?:患者|就诊人|病人)(?:是|叫)?|(?:my name is|name is|name"
-                          r"|the patient is|patient|i'm|it's)\b)\s*[:：]?\s*", re.I)
-_NAME_IN = re.compile(r"(?:就诊人|患者|病人|姓名|名字)(?:是|叫|为)?[:：]?\s*([\u4e00-\u9fff·]{2,5}?)(?=[\s,，。;；、]|身份|手机|电话|$)"
-                      r"|(?:patient|name)(?: is|:)?\s+([A-Z][a-z]+(?: [A-Z][a-z]+){1,3})")
-_FILLER = re.compile(r"[\s,，。.!！?？:：;；、]|换成|改成|改到|换到|那就|就|吧|呢|的|了|please|instead", re.I)
 _TRACKED = ("codes", "hospital", "day", "period", "time", "doctor", "name", "id_masked", "phone_hash")
 _CLEARS = {"codes": ("doctor", "offer"), "hospital": ("doctor",), "period": ("time",)}
 
@@ -75,28 +42,28 @@ def handle(ctx) -> None:
     s, awaiting, text = ctx.slots, ctx.state.get("awaiting"), ctx.query
     fresh = ctx.state.get("active") != ctx.skill or not s.get("mode")
     suggested = ctx.state.pop("health_suggested", None) if fresh else None
-    if fresh and (_NO.fullmatch(_short(text)) or (_YES.fullmatch(_short(text)) and not suggested)):
+    if fresh and (words.NO.fullmatch(words.short(text)) or (words.YES.fullmatch(words.short(text)) and not suggested)):
         return ctx.finish(_t(ctx, "idle"), "answered")  # a bare "ok" or "no" with nothing pending
-    if not fresh and s["mode"] == "book" and _CANCEL.search(text) and not _CODE.search(text):
+    if not fresh and s["mode"] == "book" and words.CANCEL.search(text) and not words.CODE.search(text):
         ctx.end_skill()
         return ctx.finish(render("stopped", ctx.lang), "cancelled")
-    rules = fresh and _RULES_QUESTION.search(text) and not (_BOOK_NOW.search(text) or _QUESTION.search(text))
-    if (rules or (not fresh and _ASIDE.search(text))) and not _CODE.search(text):
+    rules = fresh and words.RULES_QUESTION.search(text) and not (words.BOOK_NOW.search(text) or words.QUESTION.search(text))
+    if (rules or (not fresh and words.ASIDE.search(text))) and not words.CODE.search(text):
         ctx.skill = "guide_qa"
         return REGISTRY["guide_qa"].handle(ctx)
     mode = _mode(text)
-    if fresh or (mode != s["mode"] and (mode in ("cancel", "list") or _BOOK.search(text))):
+    if fresh or (mode != s["mode"] and (mode in ("cancel", "list") or words.BOOK.search(text))):
         ctx.state["slots"] = s = {"mode": mode, **({"codes": suggested} if suggested and mode == "book" else {})}
         awaiting = None
     {"book": _book, "cancel": _cancel, "list": _list, "suggest": _suggest}[s["mode"]](ctx, s, awaiting)
 
 
 def _mode(text: str) -> str:
-    if _CANCEL.search(text):
+    if words.CANCEL.search(text):
         return "cancel"
-    if _LIST.search(text):
+    if words.LIST.search(text):
         return "list"
-    return "suggest" if _QUESTION.search(text) and not _BOOK.search(text) else "book"
+    return "suggest" if words.QUESTION.search(text) and not words.BOOK.search(text) else "book"
 
 
 def _t(ctx, key: str, **values) -> str:
@@ -105,10 +72,6 @@ def _t(ctx, key: str, **values) -> str:
 
 def _ask(ctx, slot: str, notes: list[str], template: str = "", **values) -> None:
     ctx.ask(slot, "\n".join(notes + [_t(ctx, template or f"ask_{slot}", **values)]))
-
-
-def _short(text: str) -> str:
-    return re.sub(r"[\s,，。.!！~～?？、]+", "", text).lower()
 
 
 def _where(ctx, c: booking.Clinic) -> dict:
@@ -136,25 +99,18 @@ def _suggest(ctx, s, awaiting) -> None:
 
 def _identity(ctx, s, text: str, awaiting, notes: list[str]) -> str:
     """Take a resident ID and a mobile number out of the text into the slots, masked and hashed."""
-    m = _ID.search(text)
+    m = words.ID.search(text)
     if m and guardrails.valid_resident_id(m.group(0)):
         s["id_masked"] = guardrails.mask_resident_ids(m.group(0).upper())
     elif m or awaiting == "id":
         notes.append(_t(ctx, "id_invalid"))
-    text = _ID.sub(" ", text)
+    text = words.ID.sub(" ", text)
     phone = guardrails.phone_digits(text)
     if phone:
         s["phone_hash"], s["phone_masked"] = ctx.assistant.phone_digest(phone), guardrails.mask_pii(phone)
     elif awaiting == "phone":
         notes.append(_t(ctx, "phone_invalid"))
-    return _MOBILE.sub(" ", text)
-
-
-def _name(text: str) -> str | None:
-    """The patient's name in a reply to "what is the name?", or None when it does not look like one."""
-    name = " ".join(_NAME_PREFIX.sub("", re.sub(r"[,，。.!！?？;；]+", " ", text).strip()).split())
-    plausible = _NAME.match(name) and not re.match(r"我|你|他|她|本人|自己", name)
-    return name if plausible and not _YES.fullmatch(_short(name)) and not _NO.fullmatch(_short(name)) else None
+    return words.MOBILE.sub(" ", text)
 
 
 def _set(s: dict, key: str, value) -> None:
@@ -165,19 +121,12 @@ def _set(s: dict, key: str, value) -> None:
             s.pop(dependent, None)
 
 
-def _pick(text: str, options: list):
-    """The option a reply such as "2", "第二家" or "the first one" points at."""
-    m = _ORDINAL.match(_short(text))
-    n = (_ORDINALS.index(m.group(1)) + 1 if m.group(1) in _ORDINALS else dates.number(m.group(1))) if m else None
-    return options[n - 1] if n and n <= len(options) else None
-
-
 def _absorb(ctx, s, awaiting, notes: list[str]) -> bool:
     """Fill every detail this message gives; returns whether any of them changed."""
     sessions, text = ctx.assistant.sessions, ctx.query
     before = [s.get(k) for k in _TRACKED]
-    if awaiting == "name" and not _CHANGE.search(text) and _FILLER.sub("", dates.remove(text)):
-        name = _name(_identity(ctx, s, text, awaiting, notes))
+    if awaiting == "name" and not words.CHANGE.search(text) and words.FILLER.sub("", dates.remove(text)):
+        name = words.patient_name(_identity(ctx, s, text, awaiting, notes))
         if name:
             s["name"] = name
         else:
@@ -186,10 +135,10 @@ def _absorb(ctx, s, awaiting, notes: list[str]) -> bool:
     hospital, rest = booking.match_hospital(sessions, text)
     doctor = booking.match_doctor(sessions, rest, s.get("department_id") if awaiting == "time" else None)
     codes, rest = booking.match_departments(sessions, rest)
-    hospital = hospital or (_pick(text, s.get("offered", [])) if awaiting == "hospital" else None)
+    hospital = hospital or (words.pick(text, s.get("offered", [])) if awaiting == "hospital" else None)
     if awaiting == "department" and not codes:
-        codes = _pick(text, [o["codes"] for o in s.get("offer", [])]) or []
-    offered, other, earliest = False, _OTHER_TIME.search(text), awaiting == "time" and _EARLIEST.search(text)
+        codes = words.pick(text, [o["codes"] for o in s.get("offer", [])]) or []
+    offered, other, earliest = False, words.OTHER_TIME.search(text), awaiting == "time" and words.EARLIEST.search(text)
     if not codes and not doctor and (awaiting == "department" or not s.get("codes")):
         found = booking.suggest(sessions, rest)
         if len(found) == 1 or (found and found[0][2] > found[1][2]):
@@ -221,8 +170,8 @@ def _absorb(ctx, s, awaiting, notes: list[str]) -> bool:
     if earliest:
         s["earliest"] = True
     _identity(ctx, s, rest, awaiting, notes)
-    named = _NAME_IN.search(ctx.query)
-    name = _name(named.group(1) or named.group(2)) if named else None
+    named = words.NAME_IN.search(ctx.query)
+    name = words.patient_name(named.group(1) or named.group(2)) if named else None
     if name:
         s["name"] = name
     changed = before != [s.get(k) for k in _TRACKED]
@@ -236,10 +185,10 @@ def _book(ctx, s, awaiting) -> None:
     notes: list[str] = []
     changed = _absorb(ctx, s, awaiting, notes)
     if awaiting == "confirm" and not changed and "slot" in s:
-        answer = _short(ctx.query)
-        if _YES.fullmatch(answer):
+        answer = words.short(ctx.query)
+        if words.YES.fullmatch(answer):
             return _commit(ctx, s)
-        if _NO.fullmatch(answer):
+        if words.NO.fullmatch(answer):
             ctx.end_skill()
             return ctx.finish(_t(ctx, "declined"), "cancelled")
         notes.append(_t(ctx, "confirm_unclear"))
@@ -364,18 +313,18 @@ def _commit(ctx, s) -> None:
 
 def _cancel(ctx, s, awaiting) -> None:
     """Cancel a booking given its code and the phone it was booked with, after a yes to what will go."""
-    sessions, notes, code = ctx.assistant.sessions, [], _CODE.search(ctx.query)
+    sessions, notes, code = ctx.assistant.sessions, [], words.CODE.search(ctx.query)
     if code:
         s["code"] = code.group(0).upper()
     elif awaiting == "code":
         notes.append(_t(ctx, "code_invalid"))
     before = s.get("phone_hash")
-    _identity(ctx, s, _CODE.sub(" ", ctx.query), awaiting, notes)
-    answer = _short(ctx.query) if awaiting == "confirm" and not code and s.get("phone_hash") == before else ""
-    if answer and _NO.fullmatch(answer):
+    _identity(ctx, s, words.CODE.sub(" ", ctx.query), awaiting, notes)
+    answer = words.short(ctx.query) if awaiting == "confirm" and not code and s.get("phone_hash") == before else ""
+    if answer and words.NO.fullmatch(answer):
         ctx.end_skill()
         return ctx.finish(_t(ctx, "kept"), "answered")
-    if answer and not _YES.fullmatch(answer):
+    if answer and not words.YES.fullmatch(answer):
         notes.append(_t(ctx, "confirm_unclear"))
         answer = ""
     if not s.get("code"):
