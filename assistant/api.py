@@ -27,6 +27,7 @@ from assistant.assistant import Assistant  # noqa: E402
 from assistant.openai_compat import add_openai_routes  # noqa: E402
 from assistant.prompts import render  # noqa: E402
 from assistant.ratelimit import BodyLimit, RateLimiter  # noqa: E402
+from assistant.staff_orders_api import add_order_routes  # noqa: E402
 from assistant.staff_web import I18N, STAFF_CSS, build_staff  # noqa: E402
 from assistant.web import CHAT_CSS, HEAD, THEME, build_chat  # noqa: E402
 
@@ -83,14 +84,8 @@ def create_app(assistant: Assistant, *, staff_token: str | None = None, rate_lim
 
     @app.get("/healthz", tags=["service"])
     def healthz():
-        """Ready when the index has chunks and the database answers."""
-        files = assistant.index.files()
-        chunks = assistant.index.chunk_count()
-        with assistant.sessions() as db:
-            db.connection()
-        body = {"ok": chunks > 0, "indexed_files": sum(1 for f in files if f["status"] == "indexed"),
-                "rejected_files": sum(1 for f in files if f["status"] == "rejected"), "chunks": chunks,
-                "database": "ok"}
+        """Ready (200) when the index can be searched and the database answers; otherwise 503 saying what is wrong."""
+        body = assistant.health()
         return JSONResponse(body, status_code=200 if body["ok"] else 503)
 
     @app.post("/api/chat", tags=["citizen"], dependencies=[Depends(limited)])
@@ -144,7 +139,7 @@ def create_app(assistant: Assistant, *, staff_token: str | None = None, rate_lim
     gr.mount_gradio_app(app, build_staff(assistant, token=token, limiter=limiter), path="/staff", theme=THEME,
                         css=STAFF_CSS, head=HEAD, footer_links=[], ssr_mode=False, i18n=I18N,
                         max_file_size=int(assistant.settings.max_file_mb * 1e6))
-    return gr.mount_gradio_app(app, build_chat(assistant), path="/", theme=THEME, css=CHAT_CSS, head=HEAD,
+    return gr.mount_gradio_app(app, build_chat(assistant, limiter=limiter), path="/", theme=THEME, css=CHAT_CSS, head=HEAD,
                                footer_links=[], ssr_mode=False, max_file_size="1mb")
 
 
@@ -170,11 +165,16 @@ def guide_page(chunks) -> str:
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request, exc):
-        return error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+        detail = str(exc.detail)
+        if exc.status_code == 400 and detail == "There was an error parsing the body":  # FastAPI's words for bad bytes
+            detail = "the request body is not JSON text in UTF-8"
+        return error(exc.status_code, detail, getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request, exc):
-        problems = [f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}" for e in exc.errors()]
+        problems = [f"the request body is not valid JSON: {e.get('ctx', {}).get('error', e['msg'])} "
+                    f"at character {e['loc'][-1]}" if e["type"] == "json_invalid" else
+                    f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}" for e in exc.errors()]
         return error(422, "; ".join(problems)[:500])
 
     @app.exception_handler(Exception)
@@ -194,6 +194,7 @@ def _add_staff_routes(app: FastAPI, assistant: Assistant, token: str, limited) -
                                 headers={"WWW-Authenticate": "Bearer"})
 
     guarded = [Depends(staff_only)]
+    add_order_routes(app, assistant, guarded)
 
     @app.get("/api/staff/files", tags=["staff"], dependencies=guarded)
     def files():

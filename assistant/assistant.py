@@ -10,16 +10,20 @@ import threading
 import time
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
 from assistant import guardrails
 from assistant.config import Settings
 from assistant.db import Conversation, Message, make_session_factory
-from assistant.dialogue import TurnContext, check_input, continue_or_route, run_turn_stream, triage_emergency
+from assistant.dialogue import TurnContext, check_input, continue_or_route, record, run_turn_stream, triage_emergency
 from assistant.embed import Embedder, get_embedder
 from assistant.knowledge.index import Index, IngestReport
 from assistant.retrieve import Retriever
 from assistant.route import Route, Router
 from assistant.seeds import ensure_slots, load_seeds
 from assistant.skills import REGISTRY
+from assistant.store import StoreError
 from assistant.types import Hit, Reply
 
 log = logging.getLogger("citydesk")
@@ -124,7 +128,31 @@ class Assistant:
     # ----- the API -----------------------------------------------------------------------------
 
     def ingest(self, *, rebuild: bool = False, progress: bool = False) -> IngestReport:
+        """Bring the index in line with the knowledge folder; `rebuild` starts over, even from a damaged index."""
+        if rebuild:
+            try:
+                self.index
+            except StoreError:
+                Index.remove_manifest(self.settings.index_dir)
         return self.index.ingest(rebuild=rebuild, progress=progress)
+
+    def health(self) -> dict:
+        """What /healthz shows: whether the index and the database can serve, with the command that mends the index."""
+        try:
+            index = self.index
+            state, files, chunks = index.status(), index.files(), index.chunk_count()
+        except StoreError as exc:
+            state, files, chunks = f"unusable: {exc}", [], 0
+        try:
+            with self.sessions() as db:
+                db.execute(text("SELECT 1"))
+            database = "ok"
+        except SQLAlchemyError as exc:
+            database = f"error: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+        return {"ok": state == "ok" and database == "ok", "index": state,
+                "indexed_files": sum(1 for f in files if f["status"] == "indexed"),
+                "rejected_files": sum(1 for f in files if f["status"] == "rejected"), "chunks": chunks,
+                "database": database}
 
     def retrieve(self, query: str, k: int = 10, domain: str | list[str] | None = None) -> list[Hit]:
         domains = [domain] if isinstance(domain, str) else domain
@@ -170,6 +198,12 @@ class Assistant:
                           lang=lang or conversation.lang or self.settings.language)
         try:
             yield from run_turn_stream(ctx)
+        except StoreError as exc:  # the index is missing or damaged: say so; skills without guides still work
+            log.warning("guides unavailable in session %s: %s", conversation.id, exc)
+            ctx.reply = None
+            ctx.canned("index_missing", "error")
+            record(ctx)
+            yield "reply", ctx.reply
         except Exception:
             log.exception("turn failed in session %s", conversation.id)
             ctx.reply = None

@@ -9,18 +9,20 @@ only a masked ID and the phone's keyed hash and masked form.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import secrets
 import time
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from assistant.db import Booking, Department, Doctor, Hospital, Slot
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+BUSY_RETRIES = (0.2, 0.5, 1.0)  # pauses before each new try of a transaction that found the database locked
 MAX_PER_DAY = 3  # bookings per patient per day (knowledge/health/appointment-booking.md); one per department
 
 HOSPITAL_ALIASES = {
@@ -252,6 +254,25 @@ def free_days(sessions: sessionmaker, department_id: int, now: dt.datetime, last
         return dict(db.execute(query).all())
 
 
+def retry_when_busy(transaction):
+    """Retry a transaction a few times when SQLite says the database is locked or busy.
+
+    The last failure is raised; the turn then ends with the canned error reply, never a trace.
+    """
+    @functools.wraps(transaction)
+    def run(*args, **kwargs):
+        for pause in BUSY_RETRIES:
+            try:
+                return transaction(*args, **kwargs)
+            except OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                time.sleep(pause)
+        return transaction(*args, **kwargs)
+    return run
+
+
+@retry_when_busy
 def book(sessions: sessionmaker, *, slot_id: int, request_key: str, patient_name: str, id_masked: str,
          phone_hash: str, phone_masked: str, session_id: str = "") -> Outcome:
     """Hold the slot and record the booking in one transaction; never two bookings for one slot or one request."""
@@ -323,6 +344,7 @@ def find(sessions: sessionmaker, code: str, phone_hash: str) -> Appointment | No
         return _appointment(db, found) if found else None
 
 
+@retry_when_busy
 def cancel(sessions: sessionmaker, code: str, phone_hash: str) -> Appointment | None:
     """Cancel the active booking with this code and phone and free its slot, in one transaction; None if none."""
     code = code.upper()

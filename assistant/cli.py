@@ -162,9 +162,12 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.run(Assistant.from_settings(Settings.from_env()), args)
-    except (SettingsError, StoreError, IngestBusy) as exc:
+    except SettingsError as exc:
         print(f"citydesk: {exc}", file=sys.stderr)
         return 2
+    except (StoreError, IngestBusy) as exc:  # a damaged, missing or busy index: the message names the fix
+        print(f"citydesk: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from sqlalchemy import (JSON, Boolean, Float, ForeignKey, Integer, String, Text,
                         event)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
+BUSY_TIMEOUT = 15.0  # seconds a SQLite statement waits for another writer's lock before "database is locked"
+
 
 class Base(DeclarativeBase):
     pass
@@ -154,11 +156,11 @@ class Feedback(Base):
     created: Mapped[float] = mapped_column(Float, default=time.time)
 
 
-def make_session_factory(url: str) -> sessionmaker:
-    """An engine for `url` with the tables created; SQLite gets WAL and a busy timeout."""
+def make_session_factory(url: str, *, busy_timeout: float = BUSY_TIMEOUT) -> sessionmaker:
+    """An engine for `url` with the tables created; SQLite gets WAL and waits `busy_timeout` s for a lock."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": busy_timeout, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -171,3 +173,30 @@ def make_session_factory(url: str) -> sessionmaker:
         engine = create_engine(url, pool_pre_ping=True)
     Base.metadata.create_all(engine)
     return sessionmaker(engine, expire_on_commit=False)
+
+
+class WorkOrder(Base):
+    """A citizen's request or complaint (report_issue): what, where, since when, the department that owns
+    it, its state and the history of every change; the phone only as a keyed hash and a masked form."""
+
+    __tablename__ = "work_orders"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(24), unique=True)
+    request_key: Mapped[str] = mapped_column(String(64), unique=True)
+    session_id: Mapped[str] = mapped_column(String(64), index=True, default="")
+    lang: Mapped[str] = mapped_column(String(8), default="zh")
+    kind: Mapped[str] = mapped_column(String(16))
+    department: Mapped[str] = mapped_column(String(48), index=True)
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    description: Mapped[str] = mapped_column(Text)
+    district: Mapped[str] = mapped_column(String(32), default="")
+    address: Mapped[str] = mapped_column(String(200), default="")
+    since: Mapped[str] = mapped_column(String(64), default="")
+    phone_hash: Mapped[str] = mapped_column(String(64), default="")
+    phone_masked: Mapped[str] = mapped_column(String(16), default="")
+    state: Mapped[str] = mapped_column(String(16), index=True, default="received")
+    reply: Mapped[str] = mapped_column(Text, default="")
+    history: Mapped[list] = mapped_column(JSON, default=list)
+    created: Mapped[float] = mapped_column(Float, default=time.time)
+    due: Mapped[float] = mapped_column(Float)
+    updated: Mapped[float] = mapped_column(Float, default=time.time)

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("citydesk.dialogue")
 
 SHORT_ANSWER = 12
+# when no guide is relevant, a turn this close to the report examples (or a little less close, with a
+# report cue such as "坏了", "投诉") is taken as a report; measured on bench/data/requests.yaml and
+# the out_of_scope suite
+REPORT_FALLBACK, REPORT_FALLBACK_CUED = 0.895, 0.87
 # a bare yes/no/confirm answers the skill that asked; it never switches to another skill
 BARE_ANSWER = re.compile(r"^\s*(是的?|好的?|对的?|可以|行|嗯|不|不是|不要|不用了?|否|确认|确定|提交|yes|no|ok|okay|sure|confirm|submit)"
                          r"\s*[。.!！]?\s*$", re.IGNORECASE)
@@ -100,6 +104,9 @@ def check_input(ctx: TurnContext) -> None:
         ctx.canned(problem.reason, "rejected", limit=guardrails.MAX_INPUT_CHARS)
         return
     ctx.query = guardrails.normalize(ctx.text).strip()
+    if not re.search(r"[^\W_]", ctx.query):  # only emoji or punctuation: nothing to look up
+        ctx.canned("no_words", "answered")
+        return
     # a short Latin answer in a conversation ("ok", a name like "Li Lei") keeps the conversation's language
     if not (ctx.state.get("turns") and len(ctx.query) <= SHORT_ANSWER and not guardrails.has_chinese(ctx.query)):
         ctx.lang = guardrails.detect_language(ctx.query, ctx.lang)
@@ -172,6 +179,12 @@ def compose_answer(ctx: TurnContext) -> None:
     against the passages, and replaced by the extractive answer when it fails; otherwise extractive.
     """
     relevant = [h for h in ctx.hits if ctx.assistant.retriever.relevant([h], ctx.lang)]
+    if not relevant and _reads_like_a_report(ctx):
+        # no guide answers it, and it resembles a report ("楼道的灯坏了一周了"): take it as one
+        ctx.flags.add("report_fallback")
+        ctx.skill = "report_issue"
+        REGISTRY["report_issue"].handle(ctx)
+        return
     if not relevant:
         ctx.state["refusals"] = ctx.state.get("refusals", 0) + 1
         if ctx.state["refusals"] >= 2:
@@ -190,6 +203,13 @@ def compose_answer(ctx: TurnContext) -> None:
         ctx.answer_stream = stream_answer(ctx, relevant, extractive)
         return
     ctx.finish(extractive.text, "answered", extractive.citations)
+
+
+def _reads_like_a_report(ctx: TurnContext) -> bool:
+    score = ctx.route.scores.get("report_issue", 0.0) if ctx.route else 0.0
+    return (ctx.skill == "guide_qa" and "report_fallback" not in ctx.flags and not ctx.state.get("active")
+            and (score >= REPORT_FALLBACK or (score >= REPORT_FALLBACK_CUED
+                                              and ctx.assistant.router.cued("report_issue", ctx.query))))
 
 
 def check_output(ctx: TurnContext) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from pathlib import Path
@@ -24,6 +25,34 @@ class Embedder(Embeddings):
 
     def query(self, text: str) -> np.ndarray:
         raise NotImplementedError
+
+    def queries(self, texts: list[str] | tuple[str, ...], cache: Path | None = None) -> np.ndarray:
+        """Query vectors of FIXED texts (skill examples, exemplars), kept on disk across restarts.
+
+        Embedding a few hundred examples one by one is most of a cold start; they change only with
+        the code, so their vectors are stored in `cache` (default: the user's cache folder) under a
+        name made of the embedder and the texts. Never pass citizens' messages here.
+        """
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        digest = hashlib.sha256("\0".join([self.name, *texts]).encode("utf-8")).hexdigest()[:24]
+        path = (cache or _cache_dir()) / f"{digest}.npy"
+        try:
+            vectors = np.load(path)
+            if vectors.shape == (len(texts), self.dim):
+                return vectors
+        except (OSError, ValueError):
+            pass
+        vectors = np.stack([self.query(t) for t in texts]).astype(np.float32)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
+            np.save(tmp, vectors)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only cache only costs time
+        return vectors
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.passages(list(texts)).tolist()
@@ -74,6 +103,10 @@ class SentenceTransformerEmbedder(Embedder):
     def query(self, text: str) -> np.ndarray:
         return self._model.encode([text], prompt_name=self._query_prompt, normalize_embeddings=True,
                                   convert_to_numpy=True)[0].astype(np.float32)
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "citydesk-embeddings"
 
 
 def _resolve(name_or_path: str) -> str:

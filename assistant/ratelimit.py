@@ -59,15 +59,17 @@ class BodyLimit:
         declared = dict(scope["headers"]).get(b"content-length", b"0")
         if not declared.isdigit() or int(declared) > limit:
             return await self._reject(send, limit)
-        body, more = b"", True
-        while more:
+        parts, size, more = [], 0, True
+        while more:  # a body sent without Content-Length (chunked) is counted as it arrives
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
-            body += message.get("body", b"")
+            parts.append(message.get("body", b""))
+            size += len(parts[-1])
             more = message.get("more_body", False)
-            if len(body) > limit:
+            if size > limit:
                 return await self._reject(send, limit)
+        body = b"".join(parts)
         replayed = False
 
         async def replay():

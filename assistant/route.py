@@ -25,8 +25,8 @@ _SENTENCE = re.compile(r"[^。！？!?；;\n.]+[。！？!?；;\n.]?")
 
 @lru_cache(maxsize=64)
 def _embed(embedder: Embedder, texts: tuple[str, ...]) -> np.ndarray:
-    """Query embeddings of fixed example texts, computed once per process and embedder."""
-    return np.stack([embedder.query(t) for t in texts])
+    """Query embeddings of fixed example texts, once per process and embedder (and kept on disk)."""
+    return embedder.queries(texts)
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ class Router:
         self._patterns = [(kind, re.compile("|".join(f"(?:{p})" for p in spec["patterns"]), re.IGNORECASE))
                           for kind, spec in self.kinds.items()]
         self._exemplars = [(kind, text) for kind, texts in data["exemplars"].items() for text in texts]
+        self._not_indirect = re.compile(data["not_indirect"], re.IGNORECASE)
         self._cues = {name: re.compile("|".join(s.cues), re.IGNORECASE) for name, s in self.skills.items() if s.cues}
 
     @cached_property
@@ -95,6 +96,8 @@ class Router:
             m = pattern.search(clean)
             if m:
                 return self._emergency(kind, "lexicon", m.group(0))
+        if self._not_indirect.search(clean):
+            return None
         sentences = [s.strip() for s in _SENTENCE.findall(clean) if len(s.strip()) >= 4] or [clean]
         vectors = [vector] if vector is not None and len(sentences) == 1 else \
             [self.embedder.query(s) for s in sentences[:12]]

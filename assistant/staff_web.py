@@ -14,18 +14,23 @@ from pathlib import Path
 
 import gradio as gr
 
-from assistant import staff
+from assistant import staff, workorders
 from assistant.knowledge.load import SUPPORTED
 from assistant.prompts import render
 from assistant.web import browser_lang
 
 LABELS = ("staff_title", "staff_token", "staff_sign_in", "staff_name", "tab_guides", "tab_tickets", "tab_gaps",
           "upload_files", "upload_domain", "upload_button", "reindex_button", "tickets_refresh", "ticket_number",
-          "claim_button", "close_button", "transcript", "gaps_refresh", "gaps_intro", "staff_disabled")
+          "claim_button", "close_button", "transcript", "gaps_refresh", "gaps_intro", "staff_disabled", "tab_orders",
+          "orders_department", "orders_state", "orders_refresh", "order_number", "order_target", "order_reassign",
+          "order_start", "order_reply_text", "order_reply", "order_close")
 I18N = gr.I18n(**{lang: {key: render(key, lang, file="web") for key in LABELS} for lang in ("zh", "en")})
 STAFF_CSS = """
 #cd-staff { max-width: 1100px; margin: 0 auto; }
 #cd-staff button { min-height: 44px; }
+#cd-orders table { width: 100%; border-collapse: collapse; }
+#cd-orders td, #cd-orders th { padding: 4px 8px; border-bottom: 1px solid #ddd; text-align: left; }
+#cd-orders tr.cd-overdue td { background: #fde2e1; color: #8a1c1c; font-weight: 600; }
 """
 PRIVATE = {"api_visibility": "private"}
 
@@ -59,6 +64,35 @@ def gaps_markdown(groups: dict, lang: str) -> str:
             out.append(f"- **{e['count']}×** {html.escape(e['question'])} "
                        f"<small>({t('gap_' + e['kind'], lang)}, {_when(e['last'])})</small>{notes}")
     return "\n".join(out)
+
+
+def state_label(state: str, lang: str) -> str:
+    return render("state_now_dispatched" if state == "dispatched" else f"state_{state}", lang, file="report_issue")
+
+
+def orders_html(items: list[dict], lang: str) -> str:
+    """The work-order list as a table; overdue orders are marked in words and in colour."""
+    if not items:
+        return f"<p>{html.escape(t('orders_none', lang))}</p>"
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in t("orders_columns", lang).split("|"))
+    rows = []
+    for i in items:
+        late = f" ⚠ {t('order_overdue', lang)}" if i["overdue"] else ""
+        cells = [i["number"], state_label(i["state"], lang), workorders.department_name(i["department"], lang),
+                 workorders.rules()["types"][i["kind"]]["label"][lang], i["district"], i["created_text"],
+                 i["due_text"] + late]
+        rows.append(f'<tr class="{"cd-overdue" if i["overdue"] else ""}">'
+                    + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def department_choices(lang: str, everything: bool = False) -> list[tuple[str, str]]:
+    choices = [(d["name"][lang], d["id"]) for d in workorders.departments().values()]
+    return [(t("orders_all_departments", lang), "")] + choices if everything else choices
+
+
+def state_choices(lang: str) -> list[tuple[str, str]]:
+    return [(t("orders_open", lang), "open"), *((state_label(s, lang), s) for s in workorders.STATES), (t("orders_all", lang), "all")]
 
 
 def report_line(report, lang: str) -> str:
@@ -104,6 +138,27 @@ def build_staff(assistant, *, token: str, limiter) -> gr.Blocks:
                             close = gr.Button(i18n("close_button"), elem_id="cd-close", scale=1)
                         tickets_note = gr.Markdown(elem_id="cd-tickets-note")
                         transcript = gr.Markdown(label=i18n("transcript"), elem_id="cd-transcript")
+                    with gr.Tab(i18n("tab_orders"), elem_id="cd-tab-orders"):
+                        with gr.Row(equal_height=True):
+                            order_dept = gr.Dropdown(department_choices("zh", True), value="", scale=2,
+                                                     label=i18n("orders_department"), elem_id="cd-order-dept")
+                            order_state = gr.Dropdown(state_choices("zh"), value="open", label=i18n("orders_state"),
+                                                      elem_id="cd-order-state", scale=1)
+                            orders_refresh = gr.Button(i18n("orders_refresh"), size="sm", scale=1)
+                        orders = gr.HTML(elem_id="cd-orders")
+                        with gr.Row(equal_height=True):
+                            order = gr.Dropdown([], label=i18n("order_number"), elem_id="cd-order", scale=2,
+                                                allow_custom_value=True)
+                            target = gr.Dropdown(department_choices("zh"), label=i18n("order_target"),
+                                                 elem_id="cd-order-target", scale=2)
+                            reassign = gr.Button(i18n("order_reassign"), elem_id="cd-reassign", scale=1)
+                            start = gr.Button(i18n("order_start"), elem_id="cd-start", scale=1)
+                        order_details = gr.Markdown(elem_id="cd-order-details")
+                        answer = gr.Textbox(label=i18n("order_reply_text"), lines=3, elem_id="cd-order-reply")
+                        with gr.Row():
+                            reply = gr.Button(i18n("order_reply"), variant="primary", elem_id="cd-reply")
+                            close_order = gr.Button(i18n("order_close"), elem_id="cd-close-order")
+                        orders_note = gr.Markdown(elem_id="cd-orders-note")
                     with gr.Tab(i18n("tab_gaps"), elem_id="cd-tab-gaps"):
                         gr.Markdown(i18n("gaps_intro"))
                         gaps_refresh = gr.Button(i18n("gaps_refresh"), size="sm")
@@ -137,6 +192,36 @@ def build_staff(assistant, *, token: str, limiter) -> gr.Blocks:
                 return gr.skip(), gr.skip()
             items = staff.tickets(assistant)
             return tickets_table(items, browser_lang(request)), gr.update(choices=[i["number"] for i in items])
+
+        def show_orders(signed_in, department, state, request: gr.Request):
+            if not signed_in:
+                return gr.skip(), gr.skip()
+            states = {"open": workorders.OPEN_STATES, "all": workorders.STATES}.get(state, (state,))
+            items = workorders.list_orders(assistant, department=department or "", states=states)
+            return orders_html(items, browser_lang(request)), gr.update(choices=[i["number"] for i in items])
+
+        def order_act(action: str):
+            def run(signed_in, number, name, department, text, request: gr.Request):
+                check(signed_in)
+                args = {"reassign": (department or "",), "reply": (text or "",)}.get(action, ())
+                try:
+                    done = getattr(workorders, action)(assistant, number or "", *args, name or "")
+                except workorders.WorkOrderError as exc:
+                    return f"✗ {html.escape(str(exc))}"
+                lang = browser_lang(request)
+                return t("order_done", lang, number=done["number"], state=state_label(done["state"], lang))
+            return run
+
+        def show_order(signed_in, number, request: gr.Request):
+            check(signed_in)
+            found = workorders.find(assistant, number or "")
+            if found is None:
+                return ""
+            lang, item = browser_lang(request), workorders.as_json(assistant, found)
+            return t("order_details", lang, number=item["number"], district=item["district"],
+                     kind=workorders.rules()["types"][item["kind"]]["label"][lang], address=html.escape(item["address"]),
+                     since=html.escape(item["since"]), phone=item["phone"] or "-",
+                     description=html.escape(item["description"]))
 
         def show_gaps(signed_in, request: gr.Request):
             return gaps_markdown(staff.gaps(assistant), browser_lang(request)) if signed_in else gr.skip()
@@ -194,7 +279,8 @@ def build_staff(assistant, *, token: str, limiter) -> gr.Blocks:
         loaded = demo.load(from_link, None, [authed, login_note, main, login], **PRIVATE)
         for event in (signed, loaded):
             event.then(show_files, authed, [files, domain], **PRIVATE).then(
-                show_tickets, authed, [tickets, number], **PRIVATE).then(show_gaps, authed, gaps, **PRIVATE)
+                show_tickets, authed, [tickets, number], **PRIVATE).then(show_gaps, authed, gaps, **PRIVATE).then(
+                show_orders, [authed, order_dept, order_state], [orders, order], **PRIVATE)
         upload.click(do_upload, [authed, uploads, domain], [guides_note, uploads], **PRIVATE).then(
             show_files, authed, [files, domain], **PRIVATE)
         reindex.click(do_reindex, authed, guides_note, **PRIVATE).then(show_files, authed, [files, domain], **PRIVATE)
@@ -204,4 +290,11 @@ def build_staff(assistant, *, token: str, limiter) -> gr.Blocks:
             button.click(act(action), [authed, number, who], tickets_note, **PRIVATE).then(
                 show_tickets, authed, [tickets, number], **PRIVATE)
         gaps_refresh.click(show_gaps, authed, gaps, **PRIVATE)
+        listing = [authed, order_dept, order_state]
+        for trigger in (orders_refresh.click, order_dept.change, order_state.change):
+            trigger(show_orders, listing, [orders, order], **PRIVATE)
+        order.change(show_order, [authed, order], order_details, **PRIVATE)
+        for button, action in ((reassign, "reassign"), (start, "start"), (reply, "reply"), (close_order, "close")):
+            button.click(order_act(action), [authed, order, who, target, answer], orders_note, **PRIVATE).then(
+                show_orders, listing, [orders, order], **PRIVATE)
     return demo

@@ -5,6 +5,7 @@ This is the only module that imports chromadb.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -84,9 +85,19 @@ class VectorStore:
 
     @staticmethod
     def delete_collection(*, path: Path | None = None, url: str = "") -> None:
-        """Drop the collection (for --rebuild); a missing one is fine."""
+        """Drop the collection (for --rebuild); a missing one is fine.
+
+        An embedded store that cannot be opened (a damaged chroma.sqlite3) is removed from disk, to be made anew.
+        """
         try:
-            _client(path=path, url=url).delete_collection(COLLECTION)
+            client = _client(path=path, url=url)
+        except Exception:
+            if url:
+                raise
+            shutil.rmtree(path, ignore_errors=True)
+            return
+        try:
+            client.delete_collection(COLLECTION)
         except Exception:  # chromadb raises different types for "does not exist" across versions
             pass
 
@@ -104,4 +115,19 @@ def _client(*, path: Path | None, url: str):
         client.heartbeat()
         return client
     path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=settings)
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    except Exception:
+        _forget(path)
+        raise
+
+
+def _forget(path: Path) -> None:
+    """Drop chromadb's cached system for `path` after a failed open, so that the next open starts afresh.
+
+    chromadb (1.5) caches the system before starting it and keeps it when starting fails (a damaged
+    chroma.sqlite3); every later client for that path would get the broken one.
+    """
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(str(path), None)

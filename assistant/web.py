@@ -7,6 +7,7 @@ The theme uses fonts installed on the machine, so the page makes no request to a
 from __future__ import annotations
 
 import html
+import math
 import os
 import re
 import time
@@ -108,8 +109,21 @@ def status_html(reply: Reply, lang: str, turns: int) -> str:
             f'data-asks="{asks}" data-turns="{turns}">{shown}{t("confirm_hint" if asks == "confirm" else "status_" + reply.status, lang)}</div>')
 
 
-def build_chat(assistant) -> gr.Blocks:
-    """The citizen chat page; `gr.api` also exposes one turn as the `/chat` endpoint for gradio_client."""
+def too_fast(limiter, request: gr.Request | None) -> int:
+    """Seconds this browser or client must wait under the API's per-client rate limit (0 = go ahead)."""
+    if limiter is None:
+        return 0
+    client = getattr(request, "client", None)
+    wait = limiter.allow("ip:" + (client.host if client else "unknown"))
+    return math.ceil(wait) if wait else 0
+
+
+def build_chat(assistant, *, limiter=None) -> gr.Blocks:
+    """The citizen chat page; `gr.api` also exposes one turn as the `/chat` endpoint for gradio_client.
+
+    With a `limiter` (the API's RateLimiter), each turn takes a token of the client's bucket; a client
+    that is too fast gets a polite message in the chat instead of an answer.
+    """
     with gr.Blocks(title=f'{t("page_title", "zh")} · {t("page_title", "en")}') as demo:
         session, lang, ids, feedback_id = gr.State(None), gr.State("zh"), gr.State({}), gr.State(None)
         with gr.Column(elem_id="cd-app"):
@@ -155,10 +169,16 @@ def build_chat(assistant) -> gr.Blocks:
 
         outputs = [box, chatbot, session, ids, banner, status, confirm_row, feedback_box]
 
-        def turn(message, history, session_id, code, known):
+        def turn(message, history, session_id, code, known, request: gr.Request):
             message = message or ""
             if not message.strip():
                 yield tuple(gr.skip() for _ in outputs)
+                return
+            wait = too_fast(limiter, request)
+            if wait:
+                history = list(history or []) + [{"role": "user", "content": message},
+                                                 {"role": "assistant", "content": t("rate_limited", code, seconds=wait)}]
+                yield message, history, session_id, known, *(gr.skip() for _ in range(4))
                 return
             history = list(history or []) + [{"role": "user", "content": message},
                                              {"role": "assistant", "content": t("thinking", code)}]
@@ -186,8 +206,8 @@ def build_chat(assistant) -> gr.Blocks:
                    gr.update(visible=False))
 
         def preset(key: str):
-            def run(history, session_id, code, known):
-                yield from turn(t(key, code), history, session_id, code, known)
+            def run(history, session_id, code, known, request: gr.Request):
+                yield from turn(t(key, code), history, session_id, code, known, request)
             return run
 
         def on_like(session_id, known, code, data: gr.LikeData):
@@ -218,11 +238,15 @@ def build_chat(assistant) -> gr.Blocks:
         chatbot.like(on_like, [session, ids, lang], [feedback_id, feedback_box, comment], **private)
         comment_send.click(on_comment, [feedback_id, comment, lang], [feedback_id, feedback_box, comment], **private)
 
-        def chat(message: str, session_id: str = "", lang: str = "") -> dict:
+        def chat(message: str, session_id: str = "", lang: str = "", request: gr.Request = None) -> dict:
             """One turn: {reply, status, skill, citations, session_id, lang, latency_ms}."""
-            reply = assistant.ask(message or "", session_id=session_id or None,
-                                  lang=lang if lang in ("zh", "en") else None)
-            return reply.as_json()
+            lang = lang if lang in ("zh", "en") else None
+            wait = too_fast(limiter, request)
+            if wait:
+                code = lang or assistant.settings.language
+                return Reply(text=t("rate_limited", code, seconds=wait), status="rejected", skill="",
+                             session_id=session_id, lang=code, data={"retry_after": wait}).as_json()
+            return assistant.ask(message or "", session_id=session_id or None, lang=lang).as_json()
 
         gr.api(chat, api_name="chat", concurrency_limit=8)
     return demo

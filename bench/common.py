@@ -15,8 +15,22 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+
+def _import_library(name: str) -> None:
+    """Import the installed `name` before bench/ can shadow it (bench/requests.py is a script)."""
+    here = str(Path(__file__).resolve().parent)
+    saved = sys.path[:]
+    sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != here]
+    try:
+        __import__(name)
+    finally:
+        sys.path[:] = saved
+
+
+_import_library("requests")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-RESULTS = ROOT / "bench" / "results"
+RESULTS = Path(os.environ.get("BENCH_RESULTS") or ROOT / "bench" / "results")  # tests write elsewhere
 
 
 @contextmanager

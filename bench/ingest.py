@@ -1,6 +1,6 @@
 """Ingestion throughput as a ratio to the embedder's raw throughput on the same texts, same run.
 
-    python bench/ingest.py [--files N] [--runs 3]
+    python bench/ingest.py [--files N] [--runs 3] [--name ingest]
 
 Each run indexes a fresh copy of knowledge/ (the first N files) in a temporary home, then embeds
 the very same chunk texts with the bare embedder. Also times a re-ingest after one file changed.
@@ -22,6 +22,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=30)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--name", default="ingest", help="name of the JSON under bench/results")
     args = parser.parse_args()
     rows = []
     for run in range(args.runs):
@@ -56,7 +57,7 @@ def main() -> None:
     print(f"raw embedder chunks/s:     {spread([r['raw_chunks_per_s'] for r in rows])}")
     print(f"ratio ingest/raw:          {statistics.median(r['ratio'] for r in rows):.3f}")
     print(f"re-ingest one edited file: {spread([r['reingest_one_file_s'] for r in rows])} s")
-    write_json("ingest", rows)
+    write_json(args.name, rows)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """The REST API over a real HTTP server (uvicorn on 127.0.0.1), with httpx and gradio_client."""
 
+import re
+
 import httpx
 import pytest
 
@@ -146,3 +148,20 @@ def test_replies_are_shown_as_written_with_source_cards():
     shown = format_reply(reply, "en")
     assert "110105\\*\\*\\*\\*002X" in shown and "&lt;b&gt;" in shown
     assert 'href="/guides/permits/passport.md"' in shown and "(in Chinese)" in shown and "Sources" in shown
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_web_chat_shares_the_rate_limit_and_says_so_politely(small_assistant, lang):
+    from gradio_client import Client
+
+    from assistant.prompts import render
+
+    with serve_in_thread(create_app(small_assistant, rate_limit=2)) as url:
+        assert httpx.get(url + "/api/stats").status_code == 200  # one token of the same bucket
+        client = Client(url + "/", verbose=False)
+        first = client.predict("办护照要多少钱", "", lang, api_name="/chat")
+        assert first["status"] == "answered"
+        limited = client.predict("办护照要多少钱", first["session_id"], lang, api_name="/chat")
+        assert limited["status"] == "rejected" and limited["session_id"] == first["session_id"]
+        seconds = int(re.search(r"\d+", limited["reply"]).group())
+        assert 1 <= seconds <= 30 and limited["reply"] == render("rate_limited", lang, file="web", seconds=seconds)

@@ -29,6 +29,7 @@ from assistant.store import StoreError, VectorStore
 from assistant.types import Chunk
 
 EMBED_BATCH = 64
+MANIFEST = "manifest.sqlite"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, hash TEXT NOT NULL, status TEXT NOT NULL,
@@ -42,6 +43,10 @@ CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc, ordinal);
 
 class IngestBusy(RuntimeError):
     """Another process is indexing the same home."""
+
+
+class IndexMissing(StoreError):
+    """Nothing is indexed yet: the server runs, and guide questions get a canned reply."""
 
 
 @dataclass
@@ -74,9 +79,13 @@ class Index:
         self.max_file_bytes = max_file_bytes
         self.chunk_tokens = chunk_tokens
         directory.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(directory / "manifest.sqlite", check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db = sqlite3.connect(directory / MANIFEST, check_same_thread=False, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the index manifest {directory / MANIFEST}: {exc}. "
+                             "Rebuild it with: citydesk ingest --rebuild") from None
         self._lock = threading.RLock()
         self.mismatch = ""
         self._check_embedder()
@@ -86,11 +95,27 @@ class Index:
 
     @property
     def store(self) -> VectorStore:
+        """The vector store to search: IndexMissing when nothing is indexed, StoreError when it cannot be used."""
+        if not self.chunk_count():
+            raise IndexMissing("no guides are indexed yet: run citydesk ingest")
+        return self._open_store()
+
+    def _open_store(self) -> VectorStore:
         self.ensure_usable()
         if self._store is None:
             self._store = VectorStore(path=self.directory / "chroma", url=self.chroma_url,
                                       embedder_name=self.embedder.name, dim=self.embedder.dim)
         return self._store
+
+    def status(self) -> str:
+        """Whether the index can be searched: "ok", or what is wrong and the command that mends it."""
+        try:
+            self.store.count()
+        except IndexMissing:
+            return "missing, run citydesk ingest"
+        except StoreError as exc:
+            return f"unusable: {exc}"
+        return "ok"
 
     @property
     def lexical(self) -> LexicalIndex | None:
@@ -181,7 +206,7 @@ class Index:
             was_dirty = self._meta("dirty") == "1"
             self._set_meta("dirty", "1")
             on_disk = self._scan()
-            if was_dirty or self.store.count() != self.chunk_count():
+            if was_dirty or self._open_store().count() != self.chunk_count():
                 self._reconcile()
             known = {p: (h, s, r) for p, h, s, r in self._read("SELECT path, hash, status, reason FROM files")}
             todo = []
@@ -194,7 +219,7 @@ class Index:
             removed = sorted(set(known) - set(on_disk))
             self._index_files(todo, removed, report, progress)
             for rel in removed:
-                self.store.delete_doc(rel)
+                self._open_store().delete_doc(rel)
                 with self._tx():
                     self._db.execute("DELETE FROM chunks WHERE doc=?", (rel,))
                     self._db.execute("DELETE FROM files WHERE path=?", (rel,))
@@ -256,7 +281,7 @@ class Index:
         all_chunks = [c for *_, chunks in items for c in chunks]
         texts = [c.embedding_text() for c in all_chunks]
         old_ids = [reusable[t] for t in texts if t in reusable]
-        old_vectors = self.store.vectors(old_ids) if old_ids else {}
+        old_vectors = self._open_store().vectors(old_ids) if old_ids else {}
         fresh = [t for t in dict.fromkeys(texts) if t not in reusable or reusable[t] not in old_vectors]
         vectors = dict(zip(fresh, self.embedder.passages(fresh))) if fresh else {}
         if bar:
@@ -264,8 +289,8 @@ class Index:
         for rel, digest, doc, chunks in items:
             matrix = np.stack([vectors[t] if t in vectors else old_vectors[reusable[t]]
                                for t in (c.embedding_text() for c in chunks)])
-            self.store.delete_doc(rel)
-            self.store.upsert([c.id for c in chunks], matrix, [_store_meta(c) for c in chunks],
+            self._open_store().delete_doc(rel)
+            self._open_store().upsert([c.id for c in chunks], matrix, [_store_meta(c) for c in chunks],
                               [c.text for c in chunks])
             with self._tx():
                 self._db.execute("DELETE FROM chunks WHERE doc=?", (rel,))
@@ -277,7 +302,7 @@ class Index:
         return len(fresh)
 
     def _record_rejected(self, rel: str, digest: str, reason: str) -> None:
-        self.store.delete_doc(rel)
+        self._open_store().delete_doc(rel)
         with self._tx():
             self._db.execute("DELETE FROM chunks WHERE doc=?", (rel,))
             self._db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, 'rejected', ?, '', ?, '', 0, ?)",
@@ -285,11 +310,11 @@ class Index:
 
     def _reconcile(self) -> None:
         """Make store and manifest agree after a crash: drop strays, re-do files with missing chunks."""
-        in_store = self.store.ids()
+        in_store = self._open_store().ids()
         manifest = dict(self._read("SELECT id, doc FROM chunks"))
         strays = [i for i in in_store if i not in manifest]
         if strays:
-            self.store.delete_ids(strays)
+            self._open_store().delete_ids(strays)
         broken = {doc for i, doc in manifest.items() if i not in in_store}
         with self._tx():
             for doc in broken:
@@ -300,6 +325,12 @@ class Index:
         chunks = [Chunk(id=i, **json.loads(d)) for i, d in rows]
         LexicalIndex.build([c.id for c in chunks], [c.embedding_text() for c in chunks],
                            [c.domain for c in chunks]).save(self.directory / "lexical")
+
+    @staticmethod
+    def remove_manifest(directory: Path) -> None:
+        """Delete a manifest that cannot be opened, so that `--rebuild` can start from nothing."""
+        for path in directory.glob(MANIFEST + "*"):
+            path.unlink()
 
     def _drop_everything(self) -> None:
         VectorStore.delete_collection(path=self.directory / "chroma", url=self.chroma_url)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+import subprocess
+import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +22,8 @@ SUPPORTED = GUIDE_TYPES + FAQ_TYPES
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 MAX_ZIP_RATIO = 200
 MAX_PDF_PAGES = 500
+PDF_SECONDS = 30  # a PDF whose text takes longer than this to extract is rejected (parser loops, op bombs)
+PDF_MEMORY = 1 << 30  # address space of the process that parses a PDF
 
 QUESTION_COLUMNS = ("问题", "question", "q", "问", "常见问题")
 ANSWER_COLUMNS = ("答案", "answer", "a", "答", "回答", "解答")
@@ -182,17 +187,37 @@ def _read_html(data: bytes):
     return meta, "\n".join(line.removeprefix("| ") for line in lines if line), []
 
 
-def _read_pdf(data: bytes):
-    from pypdf import PdfReader
+# Runs in a child process with its own time and memory limits: a PDF that makes pypdf loop or
+# balloon is killed and rejected, and neither the caller's thread nor its memory is held.
+_PDF_CHILD = """
+import io, json, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, ({memory}, {memory}))
+from pypdf import PdfReader
+reader = PdfReader(io.BytesIO(sys.stdin.buffer.read()))
+if len(reader.pages) > {pages}:
+    json.dump({{"pages": len(reader.pages)}}, sys.stdout)
+    sys.exit()
+info = reader.metadata
+title = str(info.title) if info and info.title else ""
+text = "\\n".join((page.extract_text() or "") for page in reader.pages)
+json.dump({{"title": title, "text": text}}, sys.stdout)
+"""
 
-    reader = PdfReader(io.BytesIO(data))
-    if len(reader.pages) > MAX_PDF_PAGES:
-        raise Rejected(f"too many pages: {len(reader.pages)}, the limit is {MAX_PDF_PAGES}")
-    meta = {}
-    info = reader.metadata
-    if info and info.title:
-        meta["title"] = str(info.title)
-    text = "\n".join((page.extract_text() or "") for page in reader.pages)
+
+def _read_pdf(data: bytes):
+    code = _PDF_CHILD.format(memory=PDF_MEMORY, pages=MAX_PDF_PAGES)
+    try:
+        done = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True, timeout=PDF_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise Rejected(f"refused: reading its text took over {PDF_SECONDS} s (a malformed or hostile PDF)") from None
+    if done.returncode != 0:
+        last = (done.stderr.decode("utf-8", "replace").strip().splitlines() or ["the parser stopped"])[-1]
+        raise Rejected(f"unreadable PDF file: {last[:160]}")
+    parsed = json.loads(done.stdout)
+    if "pages" in parsed:
+        raise Rejected(f"too many pages: {parsed['pages']}, the limit is {MAX_PDF_PAGES}")
+    meta = {"title": parsed["title"]} if parsed["title"] else {}
+    text = parsed["text"]
     if not meta.get("title"):
         first = next((line.strip() for line in text.splitlines() if line.strip()), "")
         if first and len(first) <= 60:

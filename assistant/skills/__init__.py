@@ -37,4 +37,4 @@ def skill(*, name: str, title: dict[str, str], domains: list[str] | None = None,
 
 
 # The explicit list of built-in skills; an add-on skill is one more import here.
-from assistant.skills import emergency, guide_qa, handoff, health_booking, permits, smalltalk  # noqa: E402,F401
+from assistant.skills import emergency, guide_qa, handoff, health_booking, permits, report_issue, smalltalk  # noqa: E402,F401

@@ -1,0 +1,66 @@
+"""Validity of seeds/departments.yaml, the dispatch rules of citizen requests (see seeds/README.md)."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = yaml.safe_load((ROOT / "seeds" / "departments.yaml").read_text(encoding="utf-8"))
+BENCH = yaml.safe_load((ROOT / "bench" / "data" / "requests.yaml").read_text(encoding="utf-8"))["messages"]
+ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+HAN_RE = re.compile(r"[\u4e00-\u9fff]")
+TYPES = {"complaint", "help", "suggestion", "question"}
+OWNERS = {"城管", "交通运输", "公安", "消防", "住建", "生态环境", "卫健", "教育", "市场监管", "人社"}
+
+
+def pair(value) -> bool:
+    return isinstance(value, dict) and all(isinstance(value.get(k), str) and value[k].strip() for k in ("zh", "en"))
+
+
+def words(value, minimum: int = 1) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(value.get(k), list) and len(value[k]) >= minimum and all(isinstance(w, str) and w.strip() for w in value[k])
+        for k in ("zh", "en")) and all(HAN_RE.search(w) for w in value["zh"]) and not any(HAN_RE.search(w) for w in value["en"])
+
+
+def test_general_queue_and_types():
+    general = DATA["general"]
+    assert ID_RE.match(general["id"]) and pair(general["name"]) and isinstance(general["hours"], int)
+    assert set(DATA["types"]) == TYPES
+    for name, spec in DATA["types"].items():
+        assert pair(spec["label"]), name
+        assert words(spec["cues"]) and words(spec["examples"], 3), name
+
+
+def test_departments_have_names_limits_keywords_and_examples():
+    ids = [d["id"] for d in DATA["departments"]]
+    assert len(ids) == len(set(ids)) and DATA["general"]["id"] not in ids
+    assert {d["short"]["zh"] for d in DATA["departments"]} == OWNERS
+    for d in DATA["departments"]:
+        assert ID_RE.match(d["id"]) and pair(d["name"]) and pair(d["short"]), d["id"]
+        assert isinstance(d["hours"], int) and 1 <= d["hours"] <= 15 * 24, d["id"]
+        assert words(d["keywords"], 5) and words(d["examples"], 3), d["id"]
+        assert all(w == w.lower() for w in d["keywords"]["en"]), d["id"]
+
+
+def test_no_keyword_belongs_to_two_departments():
+    seen: dict[str, str] = {}
+    for d in DATA["departments"]:
+        for w in d["keywords"]["zh"] + d["keywords"]["en"]:
+            assert w not in seen, f"{w!r} is a keyword of {seen.get(w)} and {d['id']}"
+            seen[w] = d["id"]
+
+
+def test_the_bench_labels_exist_and_its_sentences_are_not_examples_here():
+    examples = {t for spec in [*DATA["types"].values(), *DATA["departments"]] for lang in ("zh", "en")
+                for t in spec["examples"][lang]}
+    departments = {d["id"] for d in DATA["departments"]} | {DATA["general"]["id"], "-"}
+    assert len(BENCH) >= 150 and sum(not HAN_RE.search(m["text"]) for m in BENCH) >= 25
+    for m in BENCH:
+        assert m["type"] in TYPES and m["dept"] in departments, m
+        assert (m["dept"] == "-") == (m["type"] == "question"), m
+        assert m["text"] not in examples, f"bench sentence used as an example: {m['text']}"
