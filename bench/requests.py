@@ -1,6 +1,6 @@
 """Citizen requests: how well the report_issue classifier tells the request type and the department.
 
-    python bench/requests.py
+    python bench/requests.py [--home INDEXED_HOME]
 
 bench/data/requests.yaml holds 150+ hand-written citizen messages (Chinese, 30 English), each labelled
 with its type (complaint / help / suggestion / question) and the department that owns it (`dispatch`
@@ -8,12 +8,17 @@ when none clearly does). These sentences were written for the bench only: the cl
 cues and keywords (seeds/departments.yaml) and the skill's routing examples are different sentences,
 and nothing was tuned on these. Prints accuracy, macro-F1 and the confusion matrix for the type, for
 the department (messages that are not questions) and for routing (report_issue or not), and writes
-bench/results/requests.json.
+bench/results/requests.json. Routing is the router's own decision; with --home (an indexed
+CITYDESK_HOME, copied first) each message also goes through the whole dialogue, where a message no
+guide answers and that reads like a report is taken as one ("dialogue routing").
 """
 
 from __future__ import annotations
 
+import argparse
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,6 +28,7 @@ from common import ROOT, write_json
 # this file's folder must leave the import path, or it would shadow the `requests` library
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
+from assistant import Assistant  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.embed import get_embedder  # noqa: E402
 from assistant.evalmetrics import classification_report, format_confusion  # noqa: E402
@@ -38,7 +44,21 @@ def show(name: str, report: dict) -> None:
     print(format_confusion(report))
 
 
+def dialogue_routing(rows: list[dict], home: Path) -> dict:
+    """Each message as the first turn of a new conversation, on a copy of an indexed home."""
+    with tempfile.TemporaryDirectory(prefix="citydesk-requests-") as tmp:
+        shutil.copytree(home, Path(tmp) / "home")
+        settings = Settings.from_env(environ={}, env_file=None, home=Path(tmp) / "home", knowledge=ROOT / "knowledge")
+        assistant = Assistant.from_settings(settings)
+        truth = ["report_issue" if row["type"] != "question" else "other" for row in rows]
+        got = ["report_issue" if assistant.ask(row["text"]).skill == "report_issue" else "other" for row in rows]
+    return classification_report(truth, got, positive="report_issue")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path, help="an indexed CITYDESK_HOME, for routing through the whole dialogue")
+    args = parser.parse_args()
     rows = yaml.safe_load(DATA.read_text(encoding="utf-8"))["messages"]
     embedder = get_embedder(Settings.from_env(environ={}, env_file=None).embedder)
     sorter, router = classifier(embedder), Router(embedder=embedder, skills=REGISTRY)
@@ -64,8 +84,11 @@ def main() -> None:
                "department": classification_report(*depts, positive="dispatch"),
                "routing": classification_report(*routes, positive="report_issue"),
                "errors": errors}
-    for name in ("type", "department", "routing"):
-        show(name, results[name])
+    if args.home:
+        results["dialogue_routing"] = dialogue_routing(rows, args.home)
+    for name in ("type", "department", "routing", "dialogue_routing"):
+        if name in results:
+            show(name, results[name])
     print(f"\ndispatch queue: precision {results['department']['dispatch_precision']:.3f} "
           f"recall {results['department']['dispatch_recall']:.3f}; {ms:.1f} ms per message")
     write_json("requests", results)

@@ -9,6 +9,7 @@ from assistant import workorders
 from assistant.guardrails import mask_pii, phone_digits
 from assistant.prompts import render
 from assistant.skills import REGISTRY, skill
+from assistant.skills.guide_qa import follow_up_query
 
 DISTRICTS = {"江北区": ("江北", "jiangbei"), "江南区": ("江南", "jiangnan"), "东湖区": ("东湖", "donghu"),
              "西山区": ("西山", "xishan"), "滨江新区": ("滨江", "binjiang"), "高新区": ("高新", "hi-tech", "high-tech"),
@@ -113,10 +114,25 @@ def take_details(ctx, text: str, slots: dict) -> None:
         keep_phone(ctx, slots, phone_digits(text))
 
 
+# asked as a question ("一学期收多少钱", "how much is the late fee?"): if a guide answers it, it is one
+_ASKS = re.compile(r"[?？]\s*$|[吗呢]\s*[?？]?\s*$|多少|怎么|如何|几[天个点号年月分小次岁]|哪[里儿个家些]|什么|是否|能不能|可不可以|要不要|有没有"
+                   r"|^\s*(how|what|when|where|which|who|can|could|do|does|is|are|will)\b", re.IGNORECASE)
+
+
+def _a_guide_answers(ctx) -> bool:
+    query = follow_up_query(ctx)  # "需要带哪些材料？" right after a guide answer is about that guide
+    hits = ctx.assistant.retriever.retrieve(query, k=5, vector=ctx.vector if query == ctx.query else None)
+    return bool(hits) and ctx.assistant.retriever.relevant(hits[:1], ctx.lang)
+
+
 def start_report(ctx) -> None:
     """Classify a new message: a question goes to guide Q&A, a request starts a work order."""
+    if ctx.assistant.router.cued("handoff", ctx.query):  # "我要投诉这个机器人，找工作人员": a person, now
+        ctx.skill = "handoff"
+        REGISTRY["handoff"].handle(ctx)
+        return
     found = workorders.classifier(ctx.assistant.embedder).classify(ctx.query, ctx.vector)
-    if found.kind == "question":
+    if found.kind == "question" or (_ASKS.search(ctx.query) and _a_guide_answers(ctx)):
         ctx.skill = "guide_qa"
         REGISTRY["guide_qa"].handle(ctx)
         return

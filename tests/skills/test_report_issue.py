@@ -131,3 +131,26 @@ def test_danger_inside_a_report_is_an_emergency_first(small_assistant, message):
     assert started.skill == "report_issue"
     during = small_assistant.ask(message, session_id=started.session_id)
     assert during.status == "emergency" and not orders(small_assistant)
+
+
+def test_a_complaint_that_asks_for_a_person_is_handed_over(small_assistant):
+    reply = small_assistant.ask("我要投诉你们这个机器人，找你们工作人员")
+    assert reply.status == "handoff" and reply.skill == "handoff" and not orders(small_assistant)
+
+
+def test_a_question_that_a_guide_answers_is_answered_and_nothing_filed(small_assistant):
+    reply = small_assistant.ask("投诉一下，办个护照到底收多少钱？")
+    assert reply.status == "answered" and "120元" in reply.text and reply.citations
+    assert not orders(small_assistant)
+
+
+def test_a_report_the_router_is_unsure_of_is_taken_when_no_guide_answers_it(small_assistant, monkeypatch):
+    """Below the router's threshold, a message that reads like a report and that no guide answers
+    starts a report instead of "nothing found"; a guide question in the same position is answered."""
+    from assistant import dialogue
+
+    monkeypatch.setattr(dialogue, "SKILL_THRESHOLD", 0.999)  # the router chooses no skill at all
+    report = small_assistant.ask("我们楼下的快递柜坏了好几天了")
+    assert report.skill == "report_issue" and report.status == "asking"
+    question = small_assistant.ask("护照多少钱")
+    assert question.skill == "guide_qa" and question.status == "answered"
