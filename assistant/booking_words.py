@@ -16,7 +16,7 @@ YES = re.compile(r"(是的?|确认|确定|对的?|没错|好的?|可以|行|嗯|
                   r"(预约|取消|挂号|吧|啊|please|it)*", re.I)
 NO = re.compile(r"(不|不是|不要|不用|不约|不对|否|别|先不|no|nope|n|don'?t|donot|notnow)(了|吧|谢谢|thanks|thankyou)*", re.I)
 CANCEL = re.compile(r"取消|退号|退掉|不去了|\bcancel", re.I)
-LIST = re.compile(r"我的预约|我约的|预约记录|名下的?(预约|号)|(查|看)(一下|询|看)?我?(的|约的)?(预约|挂的号)|约了(哪些|什么|几个)"
+LIST = re.compile(r"我的预约|我约的|预约记录|名下的?(预约|号)|(查|看).{0,8}约的(号|预约)|(查|看)(一下|询|看)?我?(的|约的)?(预约|挂的号)|约了(哪些|什么|几个)"
                    r"|my (bookings|appointments)|(list|show|check).{0,12}(bookings|appointments)", re.I)
 QUESTION = re.compile(r"(挂|看|去)(什么|哪个|哪一个|哪)科|什么科|哪个科|which (department|specialist|clinic)"
                        r"|what (department|kind of doctor|specialist)|who should i see", re.I)
