@@ -208,6 +208,7 @@ def compose_answer(ctx: TurnContext) -> None:
 def _reads_like_a_report(ctx: TurnContext) -> bool:
     score = ctx.route.scores.get("report_issue", 0.0) if ctx.route else 0.0
     return (ctx.skill == "guide_qa" and "report_fallback" not in ctx.flags and not ctx.state.get("active")
+            and not guardrails.looks_like_question(ctx.query)
             and (score >= REPORT_FALLBACK or (score >= REPORT_FALLBACK_CUED
                                               and ctx.assistant.router.cued("report_issue", ctx.query))))
 

@@ -127,6 +127,15 @@ def mask_pii(text: str) -> str:
     return _EMAIL_RE.sub(_mask_email, text)
 
 
+_QUESTION = re.compile(r"[?？]\s*$|[吗呢]\s*[?？]?\s*$|多少|怎么|如何|(?<![好十])几[天个点号年月分小次岁]|哪[里儿个家些]|什么|是否|能不能|可不可以"
+                       r"|要不要|有没有|^\s*(how|what|when|where|which|who|can|could|do|does|is|are|will)\b", re.IGNORECASE)
+
+
+def looks_like_question(text: str) -> bool:
+    """True when the text is asked as a question ("一学期收多少钱", "how much is the late fee?")."""
+    return bool(_QUESTION.search(text))
+
+
 def has_chinese(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 

@@ -92,3 +92,11 @@ def test_masking_recall_and_precision_on_synthetic_sentences():
     assert len(missed) / len(pii) <= 0.01, missed[:5]
     caught = len(pii) - len(missed)
     assert caught / (caught + len(damaged)) >= 0.98, damaged[:5]
+
+
+@pytest.mark.parametrize("text,question", [("学校课后服务一学期收多少钱", True), ("How much is the late fee", True),
+                                           ("垃圾分类怎么投放", True), ("路边停车几分钟以内不收费", True),
+                                           ("我们楼下的快递柜坏了好几天了", False), ("楼下烧烤店每天晚上吵到两点", False),
+                                           ("the bus driver was rude", False)])
+def test_questions_are_told_from_reports(text, question):
+    assert g.looks_like_question(text) is question

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from assistant import workorders
-from assistant.guardrails import mask_pii, phone_digits
+from assistant.guardrails import looks_like_question, mask_pii, phone_digits
 from assistant.prompts import render
 from assistant.skills import REGISTRY, skill
 from assistant.skills.guide_qa import follow_up_query
@@ -114,12 +114,8 @@ def take_details(ctx, text: str, slots: dict) -> None:
         keep_phone(ctx, slots, phone_digits(text))
 
 
-# asked as a question ("一学期收多少钱", "how much is the late fee?"): if a guide answers it, it is one
-_ASKS = re.compile(r"[?？]\s*$|[吗呢]\s*[?？]?\s*$|多少|怎么|如何|几[天个点号年月分小次岁]|哪[里儿个家些]|什么|是否|能不能|可不可以|要不要|有没有"
-                   r"|^\s*(how|what|when|where|which|who|can|could|do|does|is|are|will)\b", re.IGNORECASE)
-
-
 def _a_guide_answers(ctx) -> bool:
+    """A question is a question when a guide answers it, whatever the classifier thought."""
     query = follow_up_query(ctx)  # "需要带哪些材料？" right after a guide answer is about that guide
     hits = ctx.assistant.retriever.retrieve(query, k=5, vector=ctx.vector if query == ctx.query else None)
     return bool(hits) and ctx.assistant.retriever.relevant(hits[:1], ctx.lang)
@@ -132,7 +128,7 @@ def start_report(ctx) -> None:
         REGISTRY["handoff"].handle(ctx)
         return
     found = workorders.classifier(ctx.assistant.embedder).classify(ctx.query, ctx.vector)
-    if found.kind == "question" or (_ASKS.search(ctx.query) and _a_guide_answers(ctx)):
+    if found.kind == "question" or (looks_like_question(ctx.query) and _a_guide_answers(ctx)):
         ctx.skill = "guide_qa"
         REGISTRY["guide_qa"].handle(ctx)
         return
