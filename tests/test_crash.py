@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import select
 
 from assistant.db import Booking, Slot, make_session_factory
-from tests.live import ROOT, free_port
+from tests.live import ROOT, free_port, stop
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -75,13 +75,7 @@ def citydesk_serve(home: Path, knowledge: Path, log: Path, **env: str):
                 time.sleep(0.5)
         yield url, process
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
 
 
 class Session:
