@@ -70,7 +70,7 @@ class Assistant:
     @property
     def retriever(self) -> Retriever:
         if self._retriever is None:
-            self._retriever = Retriever(index=self.index, threshold=self.settings.min_score)
+            self._retriever = Retriever(index=self.index, threshold=self.settings.min_score, city=self.settings.city)
         return self._retriever
 
     @property

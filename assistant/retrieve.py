@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from assistant.guardrails import detect_language
 from assistant.knowledge.index import Index
 from assistant.types import Hit
 
+log = logging.getLogger(__name__)
 CANDIDATES = 40
 RRF_K = 60
 # Chosen on bench/retrieval.py (see the README's quality section): min-max normalised scores,
@@ -75,11 +77,15 @@ def fuse(dense: list[tuple[str, float]], lexical: list[tuple[str, float]], fusio
 
 
 class Retriever:
-    """Finds the chunks that answer a question, optionally only in some domains."""
+    """Finds the chunks that answer a question, optionally only in some domains; at a city's desk, only
+    among that city's guides and those for every city."""
 
-    def __init__(self, *, index: Index, fusion: Fusion = Fusion(), threshold: float = 0.0) -> None:
+    def __init__(self, *, index: Index, fusion: Fusion = Fusion(), threshold: float = 0.0, city: str = "") -> None:
         self.index = index
         self.fusion = fusion
+        # A desk for one city searches its own guides and those written for every city.
+        self.cities = [city.strip(), ""] if city.strip() else None
+        self._warned = False
         calibrated = RELEVANCE.get(index.embedder.name, {})
         self.relevance = {lang: Relevance(threshold) if threshold else calibrated.get(lang, Relevance(0.0))
                           for lang in ("zh", "en")}
@@ -88,27 +94,38 @@ class Retriever:
                  fusion: Fusion | None = None, vector=None) -> list[Hit]:
         """The k best chunks; `vector` is the query's embedding when the caller already has it."""
         fusion = fusion or self.fusion
+        cities = self._cities()
         dense: list[tuple[str, float]] = []
         lexical: list[tuple[str, float]] = []
         if fusion.method != "bm25":
             vector = self.index.embedder.query(query) if vector is None else vector
-            dense = self._dense(query, vector, max(k, CANDIDATES), domains, fusion)
+            dense = self._dense(query, vector, max(k, CANDIDATES), domains, fusion, cities)
         if fusion.method != "dense" and self.index.lexical is not None:
-            lexical = self.index.lexical.search(query, max(k, CANDIDATES), domains)
+            lexical = self.index.lexical.search(query, max(k, CANDIDATES), domains, cities)
         ranked = fuse(dense, lexical, fusion)[:k]
         chunks = self.index.chunks([cid for cid, _ in ranked])
         dense_of, lexical_of = dict(dense), dict(lexical)
         return [Hit(chunk=chunks[cid], score=score, dense=dense_of.get(cid), lexical=lexical_of.get(cid))
                 for cid, score in ranked if cid in chunks]
 
-    def _dense(self, query: str, vector, k: int, domains, fusion: Fusion) -> list[tuple[str, float]]:
+    def _cities(self) -> list[str] | None:
+        if self.cities and not self.index.filters_ready():
+            if not self._warned:
+                self._warned = True
+                log.warning("CITYDESK_CITY is set but the index predates city filtering: searching every city's "
+                            "guides until `citydesk ingest` runs")
+            return None
+        return self.cities
+
+    def _dense(self, query: str, vector, k: int, domains, fusion: Fusion, cities) -> list[tuple[str, float]]:
         """Dense (id, similarity) candidates; for a question not in Chinese, Chinese passages are searched
         separately and their similarity lifted by `cross_lingual`, so Chinese-only guides are not hidden."""
         store = self.index.store
         if not fusion.cross_lingual or detect_language(query) == MAIN_LANGUAGE:
-            return store.query(vector, k, domains)
-        same = store.query(vector, k, domains, lang=MAIN_LANGUAGE, same_lang=False)
-        main = [(cid, sim + fusion.cross_lingual) for cid, sim in store.query(vector, k // 2, domains, lang=MAIN_LANGUAGE)]
+            return store.query(vector, k, domains, cities=cities)
+        same = store.query(vector, k, domains, lang=MAIN_LANGUAGE, same_lang=False, cities=cities)
+        main = [(cid, sim + fusion.cross_lingual)
+                for cid, sim in store.query(vector, k // 2, domains, lang=MAIN_LANGUAGE, cities=cities)]
         return sorted(same + main, key=lambda item: -item[1])
 
     def relevant(self, hits: list[Hit], lang: str = "zh") -> bool:

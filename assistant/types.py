@@ -23,6 +23,7 @@ class Chunk:
     source_url: str = ""
     updated: str = ""
     ordinal: int = 0         # position of the chunk in its guide
+    city: str = ""           # the city the guide is for (front matter `city:`); "" = every city
 
     def embedding_text(self) -> str:
         """What the embedder and BM25 see: the text with its guide title and section."""

@@ -53,6 +53,15 @@ def regression_questions() -> list[dict]:
     return out
 
 
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """A process's peak resident memory since it started its program (VmHWM). Not getrusage's
+    ru_maxrss: on Linux that keeps the parent's resident size at fork through exec."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]

@@ -1,6 +1,6 @@
 """Cold start to a served page and serving memory of a real `citydesk serve` on an existing index.
 
-    nice -n 15 python bench/serving.py --home DIR [--knowledge DIR] [--runs 3] [--requests 60]
+    nice -n 15 python bench/serving.py --home DIR [--knowledge DIR] [--city 澄湾] [--runs 3] [--requests 60]
 
 Each run starts the server as a new process (`python -m assistant.cli serve`), times until the
 web page (GET /) answers 200 and until the first /api/chat answer, then sends the regression
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from common import ROOT, regression_questions, spread, write_json
+from common import ROOT, peak_rss_mb, regression_questions, spread, write_json
 
 
 def free_port() -> int:
@@ -54,18 +54,11 @@ def wait_ready(url: str, process: subprocess.Popen, timeout: float = 120.0) -> N
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def one_run(home: Path, knowledge: Path, requests: int) -> dict:
+def one_run(home: Path, knowledge: Path, requests: int, city: str = "") -> dict:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     began = time.perf_counter()
-    process = start(home, knowledge, port)
+    process = start(home, knowledge, port, {"CITYDESK_CITY": city} if city else None)
     try:
         wait_ready(base + "/", process)
         page_s = time.perf_counter() - began
@@ -91,6 +84,7 @@ def main() -> int:
     parser.add_argument("--home", type=Path, required=True, help="an indexed CITYDESK_HOME")
     parser.add_argument("--knowledge", type=Path, help="its knowledge folder (default: HOME/../knowledge "
                                                        "when it exists, else knowledge/)")
+    parser.add_argument("--city", default="", help="CITYDESK_CITY of the server (澄湾 for bench/scale.py corpora)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--name", default="serving")
@@ -102,7 +96,7 @@ def main() -> int:
     knowledge = args.knowledge or (home.parent / "knowledge" if (home.parent / "knowledge").is_dir() else ROOT / "knowledge")
     rows = []
     for run in range(args.runs):
-        rows.append(one_run(home, knowledge.resolve(), args.requests))
+        rows.append(one_run(home, knowledge.resolve(), args.requests, args.city))
         r = rows[-1]
         print(f"run {run + 1}: page {r['page_s']:.1f} s, first answer {r['first_answer_s']:.1f} s, "
               f"HTTP ask median {r['http_ask_median_ms']:.0f} ms, peak RSS {r['serving_peak_rss_mb']:.0f} MB")

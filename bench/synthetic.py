@@ -8,6 +8,8 @@ about 11 hours, so only the TEXT of every synthetic chunk is real; most of its v
    numbers and fees are changed, FAQ questions are paraphrased by templates, and the `##` sections
    are shuffled. The variants go to knowledge/<domain>/cities/<city>/, so they compete with the real
    guide in the same domain: distractors, not noise. BM25 is built over these texts as written.
+   Each variant's front matter names its city (`city: 临港`), as guides in an index shared by a
+   province's cities would; the real guides name none.
 2. Calibration. A sample of variant chunks (120) is embedded for real and the cosine between
    each variant's vector and its source chunk's stored vector is recorded.
 3. Vectors. Every other variant chunk gets its source chunk's vector turned by an angle whose
@@ -40,7 +42,8 @@ _ZH = [("东", "Dong"), ("临", "Lin"), ("云", "Yun"), ("安", "An"), ("宁", "
 _END = [("港", "gang"), ("川", "chuan"), ("阳", "yang"), ("州", "zhou"), ("山", "shan"), ("原", "yuan"), ("峰", "feng"),
         ("林", "lin"), ("溪", "xi"), ("城", "cheng"), ("湖", "hu"), ("江", "jiang"), ("岭", "ling"), ("台", "tai"),
         ("桥", "qiao"), ("浦", "pu"), ("门", "men"), ("塘", "tang"), ("口", "kou"), ("洲", "zhou")]
-CITIES = [(a + b, en + low) for a, en in _ZH for b, low in _END if a + b != "澄湾"]
+HOME_CITY = "澄湾"  # the city of the real guides; the regression questions are asked at its desk
+CITIES = [(a + b, en + low) for a, en in _ZH for b, low in _END if a + b != HOME_CITY]
 _DISTRICTS = [("江北区", "Jiangbei"), ("江南区", "Jiangnan"), ("东湖区", "Donghu"), ("西山区", "Xishan"),
               ("滨江新区", "Binjiang New Area"), ("高新区", "Hi-tech Zone"), ("青溪县", "Qingxi County")]
 _NEW_DISTRICTS = [("城关区", "Chengguan"), ("河西区", "Hexi"), ("南湖区", "Nanhu"), ("北山区", "Beishan"),
@@ -74,10 +77,10 @@ def variant(path: Path, city: tuple[str, str], rng: random.Random) -> tuple[str,
     """The Markdown of one guide rewritten for `city`, with its sections shuffled, and a map from the
     variant's section names to the source's (to find each variant chunk's source chunk)."""
     raw = path.read_text(encoding="utf-8")
-    front, body = ("", raw)
+    front, body = (f"---\ncity: {city[0]}\n---\n", raw)
     if raw.startswith("---"):
         _, head, body = raw.split("---", 2)
-        front = "---" + rewrite(head, city, rng, numbers=False) + "---\n"
+        front = "---" + rewrite(head, city, rng, numbers=False).rstrip("\n") + f"\ncity: {city[0]}\n---\n"
     parts = sections(body)
     first, rest = parts[:1], parts[1:]
     rng.shuffle(rest)
@@ -156,10 +159,10 @@ def generate(source: Path, knowledge: Path, target: int, real_chunks: int,
         for c in chunk_document(doc, chunk_tokens=320, content_hash="0" * 20):
             source_chunks[path].setdefault(c.section, []).append(c.embedding_text())
     sources, pairs, total, misses = {}, [], real_chunks, 0
-    for city in CITIES:
+    for number, city in enumerate(CITIES):
         if total >= target:
             break
-        slug = city[1].lower()
+        slug = f"{city[1].lower()}-{number}"  # 金港 and 锦港 are both Jingang
         for path in guides:
             if total >= target:
                 break

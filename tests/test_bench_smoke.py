@@ -54,8 +54,9 @@ def test_scale_builds_a_synthetic_corpus_and_compares_with_langchain(tmp_path, s
     assert real["chunks"] < 20 <= 60 <= grown["chunks"] < 90
     assert grown["embedded_for_real"] == 0 and grown["serving_peak_rss_mb"] > 50
     cities = {p.parent.name for p in (tmp_path / "work" / "60" / "knowledge").rglob("cities/*/*.md")}
-    assert len(cities) >= 5 and "澄湾" not in (tmp_path / "work" / "60" / "knowledge" / "permits" / "cities"
-                                                 / sorted(cities)[0] / "passport.md").read_text(encoding="utf-8")
+    variant = (tmp_path / "work" / "60" / "knowledge" / "permits" / "cities" / sorted(cities)[0] / "passport.md")
+    assert len(cities) >= 5 and "澄湾" not in variant.read_text(encoding="utf-8")
+    assert "\ncity: " in variant.read_text(encoding="utf-8").split("---")[1], "each variant names its city"
     calibration = json.loads((tmp_path / "work" / "calibration.json").read_text())
     assert 0.5 < calibration["quantiles"]["5"] <= calibration["quantiles"]["50"] <= 1.0
 

@@ -51,7 +51,7 @@ def test_embedded_store_round_trip(tmp_path):
                                              {"doc": "y.md", "domain": "q"}], ["A", "B", "C"])
     assert store.query(np.array([1, 0, 0], dtype=np.float32), 1)[0][0] == "a"
     assert [i for i, _ in store.query(np.array([1, 0, 0], dtype=np.float32), 3, ["q"])] in (["b", "c"], ["c", "b"])
-    store.delete_doc("y.md")
+    store.delete_docs(["y.md"])
     assert store.ids() == {"a"}
 
 

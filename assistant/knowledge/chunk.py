@@ -59,7 +59,8 @@ def chunk_document(doc: Document, *, chunk_tokens: int, content_hash: str) -> li
     """All chunks of one document; ids depend on its path and content, so re-indexing is idempotent."""
     prefix = hashlib.sha1(doc.path.encode()).hexdigest()[:10] + "-" + content_hash[:10]
     common = dict(doc=doc.path, domain=doc.domain, title=doc.title, lang=doc.lang,
-                  source_url=str(doc.meta.get("source_url", "")), updated=str(doc.meta.get("updated", "")))
+                  source_url=str(doc.meta.get("source_url", "")), updated=str(doc.meta.get("updated", "")),
+                  city=str(doc.meta.get("city") or "").strip())
     pieces: list[tuple[str, str]] = []
     for question, answer, category in doc.faq:
         label = "问：" if doc.lang == "zh" else "Q: "

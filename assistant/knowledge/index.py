@@ -24,11 +24,14 @@ import numpy as np
 from assistant.embed import Embedder
 from assistant.knowledge.chunk import chunk_document
 from assistant.knowledge.load import Rejected, load
-from assistant.lexical import LexicalIndex
+from assistant.lexical import LexicalIndex, tokenize, tokenizer_version
 from assistant.store import StoreError, VectorStore
 from assistant.types import Chunk
 
 EMBED_BATCH = 64
+# How the store is laid out: metadata fields and collections by city and language (assistant/store.py).
+# A change makes the next ingestion rewrite every chunk's metadata and move it, without embedding.
+STORE_FIELDS = "city; collections by city and language"
 MANIFEST = "manifest.sqlite"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -38,6 +41,7 @@ CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, hash TEXT NOT NULL, sta
 CREATE TABLE IF NOT EXISTS chunks (id TEXT PRIMARY KEY, doc TEXT NOT NULL, ordinal INTEGER NOT NULL,
     data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc, ordinal);
+CREATE TABLE IF NOT EXISTS tokens (id TEXT PRIMARY KEY, tokens TEXT NOT NULL);
 """
 
 
@@ -91,14 +95,20 @@ class Index:
         self._check_embedder()
         self._store: VectorStore | None = None
         self._lexical: LexicalIndex | None = None
-        self._lexical_stamp = 0.0
+        self._lexical_stamp = self._store_stamp = 0.0
 
     @property
     def store(self) -> VectorStore:
-        """The vector store to search: IndexMissing when nothing is indexed, StoreError when it cannot be used."""
-        if not self.chunk_count():
+        """The vector store to search: IndexMissing when nothing is indexed, StoreError when it cannot be used.
+        Its collections are looked up again after another process has indexed (new cities or languages)."""
+        if not self._read("SELECT 1 FROM chunks LIMIT 1"):  # not count(*): that reads every row, per question
             raise IndexMissing("no guides are indexed yet: run citydesk ingest")
-        return self._open_store()
+        store = self._open_store()
+        stamp = self._lexical_mtime()
+        if stamp != self._store_stamp:
+            store.discover()
+            self._store_stamp = stamp
+        return store
 
     def _open_store(self) -> VectorStore:
         self.ensure_usable()
@@ -120,13 +130,17 @@ class Index:
     @property
     def lexical(self) -> LexicalIndex | None:
         """The BM25 index, reloaded when another process has rebuilt it."""
-        meta = self.directory / "lexical" / "ids.json"
-        stamp = meta.stat().st_mtime if meta.exists() else 0.0
+        stamp = self._lexical_mtime()
         if stamp != self._lexical_stamp:
             with self._lock:
                 self._lexical = LexicalIndex.load(self.directory / "lexical")
                 self._lexical_stamp = stamp
         return self._lexical
+
+    def _lexical_mtime(self) -> float:
+        """Changes at the end of every ingestion that changed something, in any process."""
+        meta = self.directory / "lexical" / "ids.json"
+        return meta.stat().st_mtime if meta.exists() else 0.0
 
     def _check_embedder(self) -> None:
         """Record which embedder built the index; a different one needs `citydesk ingest --rebuild`."""
@@ -208,6 +222,8 @@ class Index:
             on_disk = self._scan()
             if was_dirty or self._open_store().count() != self.chunk_count():
                 self._reconcile()
+            if self._meta("store_fields") != STORE_FIELDS:
+                self._refresh_store_metadata()
             known = {p: (h, s, r) for p, h, s, r in self._read("SELECT path, hash, status, reason FROM files")}
             todo = []
             for rel, (path, digest) in sorted(on_disk.items()):
@@ -219,7 +235,7 @@ class Index:
             removed = sorted(set(known) - set(on_disk))
             self._index_files(todo, removed, report, progress)
             for rel in removed:
-                self._open_store().delete_doc(rel)
+                self._open_store().delete_docs([rel])
                 with self._tx():
                     self._db.execute("DELETE FROM chunks WHERE doc=?", (rel,))
                     self._db.execute("DELETE FROM files WHERE path=?", (rel,))
@@ -286,13 +302,16 @@ class Index:
         vectors = dict(zip(fresh, self.embedder.passages(fresh))) if fresh else {}
         if bar:
             bar(len(fresh))
-        for rel, digest, doc, chunks in items:
-            matrix = np.stack([vectors[t] if t in vectors else old_vectors[reusable[t]]
-                               for t in (c.embedding_text() for c in chunks)])
-            self._open_store().delete_doc(rel)
-            self._open_store().upsert([c.id for c in chunks], matrix, [_store_meta(c) for c in chunks],
-                              [c.text for c in chunks])
-            with self._tx():
+        # One store delete, one upsert and one manifest transaction per batch, not per file: each
+        # Chroma call costs tens of milliseconds however small it is (bench/scale.py profiles).
+        matrix = np.stack([vectors[t] if t in vectors else old_vectors[reusable[t]] for t in texts])
+        stale = [rel for rel, *_ in items if self._read("SELECT 1 FROM chunks WHERE doc=? LIMIT 1", (rel,))]
+        if stale:
+            self._open_store().delete_docs(stale)
+        self._open_store().upsert([c.id for c in all_chunks], matrix, [_store_meta(c) for c in all_chunks],
+                                  [c.text for c in all_chunks])
+        with self._tx():
+            for rel, digest, doc, chunks in items:
                 self._db.execute("DELETE FROM chunks WHERE doc=?", (rel,))
                 self._db.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?)",
                                      [(c.id, c.doc, c.ordinal, json.dumps(_chunk_data(c), ensure_ascii=False))
@@ -302,7 +321,7 @@ class Index:
         return len(fresh)
 
     def _record_rejected(self, rel: str, digest: str, reason: str) -> None:
-        self._open_store().delete_doc(rel)
+        self._open_store().delete_docs([rel])
         with self._tx():
             self._db.execute("DELETE FROM chunks WHERE doc=?", (rel,))
             self._db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, 'rejected', ?, '', ?, '', 0, ?)",
@@ -320,11 +339,38 @@ class Index:
             for doc in broken:
                 self._db.execute("UPDATE files SET hash='' WHERE path=?", (doc,))
 
+    def _refresh_store_metadata(self) -> None:
+        """Give chunks indexed by an older version the metadata fields searches filter on, without embedding."""
+        chunks = [Chunk(id=i, **json.loads(d)) for i, d in self._read("SELECT id, data FROM chunks")]
+        self._open_store().update_metadata([c.id for c in chunks], [_store_meta(c) for c in chunks])
+        self._set_meta("store_fields", STORE_FIELDS)
+
+    def filters_ready(self) -> bool:
+        """False while the store holds chunks from before the current metadata fields (run citydesk ingest)."""
+        return self._meta("store_fields") == STORE_FIELDS
+
     def _rebuild_lexical(self) -> None:
-        rows = self._read("SELECT id, data FROM chunks ORDER BY doc, ordinal")
-        chunks = [Chunk(id=i, **json.loads(d)) for i, d in rows]
-        LexicalIndex.build([c.id for c in chunks], [c.embedding_text() for c in chunks],
-                           [c.domain for c in chunks]).save(self.directory / "lexical")
+        """BM25 over every chunk. Each chunk's jieba tokens are kept in the manifest (chunk ids change
+        with their text), so after an edit only the new chunks are tokenized: at 100k chunks tokenizing
+        everything again took minutes (bench/scale.py)."""
+        version = tokenizer_version()
+        if self._meta("tokenizer") != version:
+            with self._tx():
+                self._db.execute("DELETE FROM tokens")
+            self._set_meta("tokenizer", version)
+        rows = self._read("SELECT c.id, json_extract(c.data, '$.domain'), coalesce(json_extract(c.data, '$.city'), ''),"
+                          " t.tokens FROM chunks c LEFT JOIN tokens t ON t.id = c.id ORDER BY c.doc, c.ordinal")
+        missing = {i for i, _, _, words in rows if words is None}
+        texts = {i: Chunk(id=i, **json.loads(d)).embedding_text() for i, d in self._read(
+            "SELECT c.id, c.data FROM chunks c LEFT JOIN tokens t ON t.id = c.id WHERE t.id IS NULL")}
+        tokens = [tokenize(texts[i]) if words is None else words.split(" ") if words else []
+                  for i, _, _, words in rows]
+        with self._tx():
+            self._db.executemany("INSERT OR REPLACE INTO tokens VALUES (?, ?)",
+                                 [(row[0], " ".join(words)) for row, words in zip(rows, tokens) if row[0] in missing])
+            self._db.execute("DELETE FROM tokens WHERE id NOT IN (SELECT id FROM chunks)")
+        LexicalIndex.build([r[0] for r in rows], [""] * len(rows), [r[1] for r in rows], [r[2] for r in rows],
+                           tokens=tokens).save(self.directory / "lexical")
 
     @staticmethod
     def remove_manifest(directory: Path) -> None:
@@ -357,7 +403,7 @@ def _chunk_data(chunk: Chunk) -> dict:
 
 def _store_meta(chunk: Chunk) -> dict:
     return {"doc": chunk.doc, "domain": chunk.domain, "lang": chunk.lang, "section": chunk.section[:200],
-            "title": chunk.title[:200]}
+            "title": chunk.title[:200], "city": chunk.city}
 
 
 def _progress(total: int, progress):

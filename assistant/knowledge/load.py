@@ -160,7 +160,7 @@ def _read_html(data: bytes):
         meta["title"] = soup.title.string.strip()
     for tag in soup.find_all("meta"):
         name, content = (tag.get("name") or "").lower(), tag.get("content")
-        if name in ("updated", "department", "source_url", "lang") and content:
+        if name in ("updated", "department", "source_url", "lang", "city") and content:
             meta[name] = content
     if soup.html and soup.html.get("lang") and "lang" not in meta:
         meta["lang"] = "en" if soup.html["lang"].lower().startswith("en") else "zh"

@@ -127,3 +127,39 @@ def test_kill_9_during_ingestion_then_rerun_is_consistent(tmp_path):
     assert len(report.indexed) + len(report.unchanged) == len(guides)
     assert consistent(assistant)
     assert assistant.ingest().embedded == 0
+
+
+def test_an_edit_tokenizes_only_the_edited_guide_again(small_assistant, monkeypatch):
+    import assistant.knowledge.index as index_module
+    from assistant.lexical import tokenize
+
+    calls = []
+
+    def counting(text):
+        calls.append(text)
+        return tokenize(text)
+
+    monkeypatch.setattr(index_module, "tokenize", counting)
+    small_knowledge = small_assistant.settings.knowledge
+    (small_knowledge / "permits/passport.md").write_text(PASSPORT.replace("每本120元。", "每本160元。"), encoding="utf-8")
+    small_assistant.ingest()
+    assert len(calls) == len(small_assistant.index.chunks_of("permits/passport.md")) < small_assistant.index.chunk_count()
+    assert small_assistant.index.lexical.search("160元", k=1)[0][0].startswith(
+        small_assistant.index.chunks_of("permits/passport.md")[0].id[:10])
+    calls.clear()
+    small_assistant.index._set_meta("tokenizer", "an older tokenizer")
+    (small_knowledge / "civil_affairs/marriage.md").write_text(MARRIAGE + "\n备注：节假日不办理。\n", encoding="utf-8")
+    small_assistant.ingest()
+    assert len(calls) == small_assistant.index.chunk_count(), "tokens from another tokenizer are not reused"
+
+
+def test_a_server_finds_guides_another_process_indexed_in_a_new_language(tmp_path):
+    from tests.conftest import PASSPORT_EN
+
+    knowledge = write_guides(tmp_path / "knowledge", {"permits/passport.md": PASSPORT})
+    serving = Assistant.from_settings(make_settings(tmp_path / "home", knowledge))
+    serving.ingest()
+    assert {h.doc for h in serving.retrieve("How much is a passport?", k=5)} == {"permits/passport.md"}
+    write_guides(knowledge, {"permits/passport.en.md": PASSPORT_EN})
+    Assistant.from_settings(make_settings(tmp_path / "home", knowledge)).ingest()  # e.g. `citydesk ingest`
+    assert serving.retrieve("How much is a passport?", k=1)[0].doc == "permits/passport.en.md"
