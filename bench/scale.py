@@ -10,8 +10,8 @@ Each size is then measured in a fresh process (so its peak RSS is the serving me
 end to end on the regression questions (extractive path) at the real city's desk
 (CITYDESK_CITY=澄湾: the other cities' guides are filtered out by their `city:`), document-level
 Recall@5 with that filter and without it ("all"), and the baseline: LangChain's Chroma
-`similarity_search(k=4)` on the same collection with the same embedder, i.e. the same chunks and
-vectors, unfiltered as a plain RAG would be.
+`similarity_search(k=4)` over one collection holding the same chunks and vectors, with the same
+embedder, unfiltered as a plain RAG would be.
 """
 
 from __future__ import annotations
