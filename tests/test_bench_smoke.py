@@ -48,7 +48,7 @@ def test_ingest_compares_with_the_bare_embedder_and_re_ingests_one_file(tmp_path
 
 def test_scale_builds_a_synthetic_corpus_and_compares_with_langchain(tmp_path, small_knowledge):
     out = run("scale.py", "--source", str(small_knowledge), "--work", str(tmp_path / "work"), "--sizes", "real", "60",
-              "--runs", "1", results=tmp_path)
+              "--runs", "1", "--questions", "10", results=tmp_path)
     assert "LC p50" in out
     real, grown = json.loads((tmp_path / "scale.json").read_text())
     assert real["chunks"] < 20 <= 60 <= grown["chunks"] < 90

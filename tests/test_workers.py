@@ -27,6 +27,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 CODE = re.compile(r"BK[A-Z0-9]{6}")
 TAKEN = {"zh": "被别人约走", "en": "just taken by someone else"}
 START = {"zh": "帮我约第一人民医院心内科", "en": "I'd like to book Cardiology at Chengwan First People's Hospital"}
+# the days with free slots that the date question lists (not the example date in its first sentence)
+FREE_DAYS = {"zh": re.compile(r"最近有号的日期：(.+)"), "en": re.compile(r"The next days with free slots at [^:]+: (.+)")}
 DAY = {"zh": re.compile(r"\d+月\d+日"), "en": re.compile(r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day \d+ [A-Z][a-z]+")}
 YES = {"zh": "是", "en": "yes"}
 
@@ -84,7 +86,9 @@ def up_to_confirmation(a: httpx.Client, b: httpx.Client, name: str, resident_id:
     """Alternate workers turn by turn up to the summary; returns (session id, the time chosen)."""
     reply = say(a, START[lang])
     session = reply["session_id"]
-    day = DAY[lang].findall(reply["reply"])[0]
+    listed = FREE_DAYS[lang].search(reply["reply"])
+    assert listed, reply["reply"]
+    day = DAY[lang].findall(listed.group(1))[0]
     reply = say(b, day, session)
     times = re.findall(r"\d\d:\d\d", reply["reply"])
     chosen = times[0] if first_time else times[1]

@@ -71,6 +71,8 @@ def _t(ctx, key: str, **values) -> str:
 
 
 def _ask(ctx, slot: str, notes: list[str], template: str = "", **values) -> None:
+    if slot == "date":  # the example date in the question is always a few days from today
+        values["example"] = dates.example_day(ctx.assistant.today(), ctx.lang)
     ctx.ask(slot, "\n".join(notes + [_t(ctx, template or f"ask_{slot}", **values)]))
 
 

@@ -314,3 +314,19 @@ def test_my_bookings_lists_only_the_bookings_of_that_phone(desk):
     assert theirs.code not in listed.text and "李娜" not in listed.text
     nobody = Chat(desk)("查一下我的预约 13700000000")
     assert nobody.status == "answered" and nobody.data["count"] == 0 and "没有有效的预约" in nobody.text
+
+
+@pytest.mark.parametrize("now", [NOW, dt.datetime(2027, 3, 10, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))])
+@pytest.mark.parametrize("lang, ask, example", [("zh", "帮我约第一人民医院心内科", re.compile(r"“(\d+月\d+日)”")),
+                                               ("en", "Book Cardiology at Chengwan First People's Hospital",
+                                                re.compile(r'or "(\d+ [A-Z][a-z]+)"'))])
+def test_the_example_date_in_the_date_question_is_never_in_the_past(small_assistant, monkeypatch, now, lang, ask,
+                                                                    example):
+    from assistant.dates import parse_date
+    from assistant.seeds import BOOKING_DAYS
+
+    monkeypatch.setattr(small_assistant, "now", lambda: now)
+    reply = small_assistant.ask(ask, lang=lang)
+    assert reply.data["asks_for"] == "date", reply.text
+    shown = example.search(reply.text).group(1)
+    assert now.date() < parse_date(shown, now.date()) <= now.date() + dt.timedelta(days=BOOKING_DAYS - 1)
