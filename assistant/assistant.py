@@ -18,6 +18,8 @@ from assistant.config import Settings
 from assistant.db import Conversation, Message, make_session_factory
 from assistant.dialogue import TurnContext, check_input, continue_or_route, record, run_turn_stream, triage_emergency
 from assistant.embed import Embedder, get_embedder
+from assistant.extractive import Composer
+from assistant.scope import Scope
 from assistant.knowledge.index import Index, IngestReport
 from assistant.retrieve import Retriever
 from assistant.route import Route, Router
@@ -38,6 +40,8 @@ class Assistant:
         self._index: Index | None = None
         self._retriever: Retriever | None = None
         self._router: Router | None = None
+        self._composer: Composer | None = None
+        self._scope: Scope | None = None
         self._llm = None
         self._llm_built = False
         self._sessions = None
@@ -72,6 +76,20 @@ class Assistant:
         if self._retriever is None:
             self._retriever = Retriever(index=self.index, threshold=self.settings.min_score, city=self.settings.city)
         return self._retriever
+
+    @property
+    def scope(self) -> Scope:
+        """The out-of-scope and ellipsis classifiers."""
+        if self._scope is None:
+            self._scope = Scope(assistant=self)
+        return self._scope
+
+    @property
+    def composer(self) -> Composer:
+        """The extractive answer composer over the index."""
+        if self._composer is None:
+            self._composer = Composer(index=self.index)
+        return self._composer
 
     @property
     def llm(self):

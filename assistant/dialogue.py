@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any, Iterator
 import numpy as np
 
 from assistant import guardrails, injection
-from assistant.answer import compose_extractive
 from assistant.db import Conversation, Message
+from assistant.extractive import combine
+from assistant.followup import Ask
+from assistant.scope import OUT_OF_SCOPE
 from assistant.prompts import render
 from assistant.sensitive import word_list
 from assistant.route import SKILL_THRESHOLD, SWITCH_MARGIN, Emergency, Route
@@ -55,6 +57,7 @@ class TurnContext:
     route: Route | None = None
     emergency: Emergency | None = None
     hits: list[Hit] = field(default_factory=list)
+    asks: list[Ask] = field(default_factory=list)  # the guide questions of the message, with their passages
     reply: Reply | None = None
     answer_stream: Iterator[str] | None = None  # an LLM answer in the making: text deltas, then ctx.reply
     flags: set[str] = field(default_factory=set)
@@ -173,19 +176,29 @@ def run_skill(ctx: TurnContext) -> None:
 
 
 def compose_answer(ctx: TurnContext) -> None:
-    """Answer from the retrieved guide sections with citations, or say that no guide covers the question.
+    """Answer each question of the message from the guide units that answer it, with citations, or say
+    that no guide covers it.
 
     With an LLM configured the answer is generated and streamed (`ctx.answer_stream`), verified
     against the passages, and replaced by the extractive answer when it fails; otherwise extractive.
     """
-    relevant = [h for h in ctx.hits if ctx.assistant.retriever.relevant([h], ctx.lang)]
-    if not relevant and _reads_like_a_report(ctx):
+    asks = ctx.asks or ([Ask(text=ctx.query, vector=ctx.vector, hits=ctx.hits)] if ctx.hits else [])
+    answers, used = [], []
+    for ask in asks:
+        relevant = ask.hits
+        if not ask.follow_up and ctx.assistant.scope.out_of_scope(ask.vector, ask.hits, ctx.lang) >= OUT_OF_SCOPE:
+            relevant = []  # no guide answers it, or it only looks like a guide question
+        answer = ctx.assistant.composer.compose(ask.text, relevant, ctx.lang, ask.vector) if relevant else None
+        answers.append(answer if answer is not None and answer.answerable else None)
+        if answers[-1] is not None:
+            used.extend(relevant)
+    if not any(answers) and _reads_like_a_report(ctx):
         # no guide answers it, and it resembles a report ("楼道的灯坏了一周了"): take it as one
         ctx.flags.add("report_fallback")
         ctx.skill = "report_issue"
         REGISTRY["report_issue"].handle(ctx)
         return
-    if not relevant:
+    if not any(answers):
         ctx.state["refusals"] = ctx.state.get("refusals", 0) + 1
         if ctx.state["refusals"] >= 2:
             ctx.skill = "handoff"
@@ -194,13 +207,14 @@ def compose_answer(ctx: TurnContext) -> None:
             return
         ctx.canned("nothing_found", "refused")
         return
-    best = relevant[0].chunk
+    last = next(a for a in reversed(answers) if a is not None)
+    best = next(h.chunk for h in used if h.doc == last.doc)
     ctx.state["topic"] = {"doc": best.doc, "title": best.title, "domain": best.domain}
-    extractive = compose_extractive(ctx.query, relevant, ctx.assistant.index, ctx.lang)
+    extractive = combine([a.text for a in asks], answers, ctx.lang)
     if ctx.assistant.llm is not None:
         from assistant.generate import stream_answer
 
-        ctx.answer_stream = stream_answer(ctx, relevant, extractive)
+        ctx.answer_stream = stream_answer(ctx, list({h.chunk.id: h for h in used}.values()), extractive)
         return
     ctx.finish(extractive.text, "answered", extractive.citations)
 

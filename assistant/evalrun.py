@@ -31,7 +31,7 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 class CaseAssistant(Assistant):
-    """An Assistant with its own database and, optionally, a fixed clock; index, router and LLM are shared."""
+    """An Assistant with its own database and, optionally, a fixed clock; index, router, classifiers and LLM are shared."""
 
     def __init__(self, *, base: Assistant, database_url: str, clock: dt.datetime | None = None) -> None:
         super().__init__(settings=replace(base.settings, database_url=database_url), embedder=base.embedder)
@@ -53,6 +53,14 @@ class CaseAssistant(Assistant):
     @property
     def llm(self):
         return self._shared.llm
+
+    @property
+    def composer(self):
+        return self._shared.composer
+
+    @property
+    def scope(self):
+        return self._shared.scope
 
     def now(self) -> dt.datetime:
         return self._fixed_now or super().now()

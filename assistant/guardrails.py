@@ -32,8 +32,14 @@ class InputProblem:
 
 
 def normalize(text: str) -> str:
-    """NFKC (full-width to half-width), no zero-width characters, no control characters but newlines and tabs."""
-    text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH)
+    """For matching: NFKC (full-width to half-width), without zero-width and control characters."""
+    return strip_invisible(unicodedata.normalize("NFKC", text))
+
+
+def strip_invisible(text: str) -> str:
+    """For display and quoting: the text as written, without zero-width and control characters
+    (newlines and tabs kept); full-width punctuation stays full-width."""
+    text = text.translate(_ZERO_WIDTH)
     return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
 
 

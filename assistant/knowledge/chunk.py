@@ -12,7 +12,13 @@ from assistant.knowledge.load import Document
 from assistant.tokens import encoding
 from assistant.types import Chunk
 
+# The version of the chunking rules: a change makes the next ingestion chunk every file again
+# (vectors are reused for chunks whose text did not change).
+CHUNKER_VERSION = "2: one chunk per FAQ pair; whole sections kept for answers"
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+# A question line of an FAQ section as guides write it: **问：…** / 问：… / **Q: …**
+_QUESTION = re.compile(r"^\s*(?:\*\*)?\s*(?:问|Q)\s*[:：]\s*(.+?)\s*(?:\*\*)?\s*$")
+_ANSWER = re.compile(r"^\s*(?:\*\*)?(?:答|A)\s*[:：]\s*(?:\*\*)?\s*")
 _SEPARATORS = ["\n\n", "\n", "。", "；", "！", "？", ". ", "; ", "，", ", ", " ", ""]
 
 
@@ -55,21 +61,48 @@ def sections(body: str) -> list[tuple[list[str], str]]:
     return out
 
 
+def faq_pairs(text: str) -> list[tuple[str, str]]:
+    """The (question, answer) pairs of an FAQ section written as question lines followed by answers;
+    empty when the text is not made of such pairs."""
+    pairs: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        m = _QUESTION.match(line)
+        if m:
+            pairs.append((m.group(1).strip(), []))
+        elif pairs:
+            pairs[-1][1].append(_ANSWER.sub("", line, count=1) if not pairs[-1][1] else line)
+        elif line.strip():
+            return []
+    return [(q, "\n".join(a).strip()) for q, a in pairs if "\n".join(a).strip()]
+
+
+def document_sections(doc: Document) -> list[tuple[str, str]]:
+    """The guide as (section path, whole text) pairs in reading order: what answers quote from.
+
+    FAQ pairs (from an FAQ sheet, or an FAQ section of a guide) are one section each, named
+    "<heading> > 问：<question>" ("Q: " in English), so that one pair can be quoted and cited alone.
+    """
+    label = "问：" if doc.lang == "zh" else "Q: "
+    out = [(f"{category + ' > ' if category else ''}{label}{question}", answer) for question, answer, category in doc.faq]
+    for heading_path, text in sections(doc.body):
+        if heading_path and heading_path[0] == doc.title:
+            heading_path = heading_path[1:]
+        section = " > ".join(heading_path)
+        pairs = faq_pairs(text)
+        if pairs:
+            out.extend((f"{section + ' > ' if section else ''}{label}{q}", a) for q, a in pairs)
+        else:
+            out.append((section, text))
+    return out
+
+
 def chunk_document(doc: Document, *, chunk_tokens: int, content_hash: str) -> list[Chunk]:
     """All chunks of one document; ids depend on its path and content, so re-indexing is idempotent."""
     prefix = hashlib.sha1(doc.path.encode()).hexdigest()[:10] + "-" + content_hash[:10]
     common = dict(doc=doc.path, domain=doc.domain, title=doc.title, lang=doc.lang,
                   source_url=str(doc.meta.get("source_url", "")), updated=str(doc.meta.get("updated", "")),
                   city=str(doc.meta.get("city") or "").strip())
-    pieces: list[tuple[str, str]] = []
-    for question, answer, category in doc.faq:
-        label = "问：" if doc.lang == "zh" else "Q: "
-        pieces.append((f"{category + ' > ' if category else ''}{label}{question}", answer))
-    for heading_path, text in sections(doc.body):
-        if heading_path and heading_path[0] == doc.title:
-            heading_path = heading_path[1:]
-        section = " > ".join(heading_path)
-        for part in _splitter(chunk_tokens).split_text(text):
-            pieces.append((section, part.strip()))
+    pieces = [(section, part.strip()) for section, text in document_sections(doc)
+              for part in _splitter(chunk_tokens).split_text(text)]
     return [Chunk(id=f"{prefix}-{i:04d}", section=section, text=text, ordinal=i, **common)
             for i, (section, text) in enumerate(pieces) if text]

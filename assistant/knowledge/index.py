@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.embed import Embedder
-from assistant.knowledge.chunk import chunk_document
+from assistant.knowledge.chunk import CHUNKER_VERSION, chunk_document, document_sections
 from assistant.knowledge.load import Rejected, load
 from assistant.lexical import LexicalIndex, tokenize, tokenizer_version
 from assistant.store import StoreError, VectorStore
@@ -42,6 +42,8 @@ CREATE TABLE IF NOT EXISTS chunks (id TEXT PRIMARY KEY, doc TEXT NOT NULL, ordin
     data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc, ordinal);
 CREATE TABLE IF NOT EXISTS tokens (id TEXT PRIMARY KEY, tokens TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sections (doc TEXT NOT NULL, ordinal INTEGER NOT NULL, path TEXT NOT NULL,
+    text TEXT NOT NULL, PRIMARY KEY (doc, ordinal));
 """
 
 
@@ -168,9 +170,19 @@ class Index:
         rows = self._read(f"SELECT id, data FROM chunks WHERE id IN ({','.join('?' * len(ids))})", ids)
         return {i: Chunk(id=i, **json.loads(d)) for i, d in rows}
 
+    def docs_of(self, ids: list[str]) -> dict[str, str]:
+        """The guide of each chunk id."""
+        if not ids:
+            return {}
+        return dict(self._read(f"SELECT id, doc FROM chunks WHERE id IN ({','.join('?' * len(ids))})", ids))
+
     def chunks_of(self, doc: str) -> list[Chunk]:
         rows = self._read("SELECT id, data FROM chunks WHERE doc=? ORDER BY ordinal", (doc,))
         return [Chunk(id=i, **json.loads(d)) for i, d in rows]
+
+    def sections_of(self, doc: str) -> list[tuple[str, str]]:
+        """The guide's sections as (heading path, whole text), in reading order: what answers quote."""
+        return self._read("SELECT path, text FROM sections WHERE doc=? ORDER BY ordinal", (doc,))
 
     def files(self) -> list[dict]:
         rows = self._read("SELECT path, status, reason, title, domain, lang, chunks, indexed_at FROM files ORDER BY path")
@@ -224,6 +236,9 @@ class Index:
                 self._reconcile()
             if self._meta("store_fields") != STORE_FIELDS:
                 self._refresh_store_metadata()
+            if self._meta("chunker") != CHUNKER_VERSION:  # new chunking rules: every file is chunked again
+                with self._tx():
+                    self._db.execute("UPDATE files SET hash=''")
             known = {p: (h, s, r) for p, h, s, r in self._read("SELECT path, hash, status, reason FROM files")}
             todo = []
             for rel, (path, digest) in sorted(on_disk.items()):
@@ -238,11 +253,13 @@ class Index:
                 self._open_store().delete_docs([rel])
                 with self._tx():
                     self._db.execute("DELETE FROM chunks WHERE doc=?", (rel,))
+                    self._db.execute("DELETE FROM sections WHERE doc=?", (rel,))
                     self._db.execute("DELETE FROM files WHERE path=?", (rel,))
                 if known[rel][1] == "indexed":
                     report.removed.append(rel)
             if report.indexed or report.removed or was_dirty or not (self.directory / "lexical" / "ids.json").exists():
                 self._rebuild_lexical()
+            self._set_meta("chunker", CHUNKER_VERSION)
             self._set_meta("dirty", "0")
             report.chunks = self.chunk_count()
         report.seconds = time.perf_counter() - started
@@ -313,6 +330,9 @@ class Index:
         with self._tx():
             for rel, digest, doc, chunks in items:
                 self._db.execute("DELETE FROM chunks WHERE doc=?", (rel,))
+                self._db.execute("DELETE FROM sections WHERE doc=?", (rel,))
+                self._db.executemany("INSERT INTO sections VALUES (?, ?, ?, ?)",
+                                     [(rel, i, path, text) for i, (path, text) in enumerate(document_sections(doc))])
                 self._db.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?)",
                                      [(c.id, c.doc, c.ordinal, json.dumps(_chunk_data(c), ensure_ascii=False))
                                       for c in chunks])
@@ -324,6 +344,7 @@ class Index:
         self._open_store().delete_docs([rel])
         with self._tx():
             self._db.execute("DELETE FROM chunks WHERE doc=?", (rel,))
+            self._db.execute("DELETE FROM sections WHERE doc=?", (rel,))
             self._db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, 'rejected', ?, '', ?, '', 0, ?)",
                              (rel, digest, reason, rel.split("/")[0] if "/" in rel else "general", time.time()))
 
@@ -383,6 +404,7 @@ class Index:
         self._store = None
         with self._tx():
             self._db.execute("DELETE FROM chunks")
+            self._db.execute("DELETE FROM sections")
             self._db.execute("DELETE FROM files")
         self._check_embedder()
 

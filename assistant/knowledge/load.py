@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from assistant.guardrails import detect_language, looks_like_injection, normalize
+from assistant.guardrails import detect_language, looks_like_injection, strip_invisible
 
 GUIDE_TYPES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx")
 FAQ_TYPES = (".csv", ".xlsx")
@@ -84,16 +84,17 @@ def load(path: Path, root: Path, max_bytes: int) -> Document:
     if looks_like_injection(all_text):
         raise Rejected("instructions hidden in the text (aimed at the assistant); quarantined for review")
     domain = rel.split("/")[0] if "/" in rel else "general"
-    title = normalize(str(meta.get("title") or _first_heading(body) or path.stem)).strip()
+    title = strip_invisible(str(meta.get("title") or _first_heading(body) or path.stem)).strip()
     lang = str(meta.get("lang") or detect_language(all_text[:2000]))
     return Document(path=rel, domain=domain, title=title, lang=lang, meta=meta, body=body, faq=faq)
 
 
 def clean(text: str) -> str:
-    """Drop hidden HTML, comments, zero-width and control characters; tidy blank lines."""
+    """Drop hidden HTML, comments, zero-width and control characters; tidy blank lines. Punctuation is
+    kept as written (full-width stays full-width): answers quote guides exactly."""
     text = _COMMENT.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = _HIDDEN_HTML.sub("", text)
-    text = normalize(text) if text else text
+    text = strip_invisible(text) if text else text
     text = re.sub(r"[ \t]+\n", "\n", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from assistant.db import Application
+from assistant.followup import resolve
 from assistant.guardrails import lookups_blocked, note_failed_lookup, phone_digits
 from assistant.prompts import render
 from assistant.seeds import read
@@ -65,4 +66,4 @@ def handle(ctx) -> None:
             or STATUS_ASK.search(ctx.query):
         look_up(ctx)
         return
-    ctx.hits = ctx.assistant.retriever.retrieve(ctx.query, k=5, vector=ctx.vector)
+    ctx.asks = resolve(ctx)

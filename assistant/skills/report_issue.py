@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 
 from assistant import workorders
+from assistant.followup import resolve
 from assistant.guardrails import looks_like_question, mask_pii, phone_digits
 from assistant.prompts import render
 from assistant.skills import REGISTRY, skill
-from assistant.skills.guide_qa import follow_up_query
 
 DISTRICTS = {"江北区": ("江北", "jiangbei"), "江南区": ("江南", "jiangnan"), "东湖区": ("东湖", "donghu"),
              "西山区": ("西山", "xishan"), "滨江新区": ("滨江", "binjiang"), "高新区": ("高新", "hi-tech", "high-tech"),
@@ -116,9 +116,8 @@ def take_details(ctx, text: str, slots: dict) -> None:
 
 def _a_guide_answers(ctx) -> bool:
     """A question is a question when a guide answers it, whatever the classifier thought."""
-    query = follow_up_query(ctx)  # "需要带哪些材料？" right after a guide answer is about that guide
-    hits = ctx.assistant.retriever.retrieve(query, k=5, vector=ctx.vector if query == ctx.query else None)
-    return bool(hits) and ctx.assistant.retriever.relevant(hits[:1], ctx.lang)
+    # "需要带哪些材料？" right after a guide answer is about that guide (a follow-up)
+    return any(a.follow_up or ctx.assistant.retriever.relevant(a.hits[:1], ctx.lang) for a in resolve(ctx))
 
 
 def start_report(ctx) -> None:
