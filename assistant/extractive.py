@@ -28,14 +28,15 @@ from assistant.units import Unit, units
 from assistant.units import render as quote_units
 
 # chosen on the answers_tune suite: rank of the unit holding the expected fact (bench: /work notes in README)
-WEIGHTS = {"dense": 12.0, "words": 0.8, "aspect": 0.2, "answer": 0.3, "situation": 0.8, "value": 0.8}
+WEIGHTS = {"dense": 12.0, "words": 0.8, "aspect": 0.2, "answer": 0.3, "situation": 0.8, "value": 1.5}
 FAQ = re.compile(r"(?:^|> )(?:问：|Q: )")
 WHOLE_BLOCK_ASPECTS = {"materials", "how", "where", "contact", "list"}
 # aspects a guide keeps in a section of its own: the answer comes from that section when it has one
 SECTION_ASPECTS = WHOLE_BLOCK_ASPECTS | {"time"}
 MAX_BLOCK_CHARS = 700
-DIRECT_CHARS = 260  # a direct answer quotes at most about this much
-CLOSE = 0.5        # units scoring this close to the best one are quoted with it
+SMALL_BLOCK = 160  # a list or paragraph this short is quoted whole rather than cut
+DIRECT_CHARS = 300  # a direct answer quotes at most about this much
+CLOSE = 0.8        # units scoring this close to the best one are quoted with it
 RELATED_MARGIN = 0.03
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -165,6 +166,7 @@ class Composer:
         q = analyze(question)
         if q.yesno and not q.aspects:
             q.aspects = ["eligibility"]
+        self._last_vector = vector
         docs = list(dict.fromkeys(h.doc for h in hits))[:2]
         first = None
         for doc in docs:
@@ -178,8 +180,11 @@ class Composer:
         return first or Answer(text="", citations=[], answerable=False, reason="no_text")
 
     def _answer(self, q: Question, doc: str, scored: list[_Scored], hits: list[Hit], lang: str) -> Answer:
-        best = scored[0]
-        chosen = self._select(q, best, scored)
+        chosen = self._select(q, scored[0], scored)
+        if len(q.aspects) > 1 and q.aspects[1] != "eligibility":  # "要不要钱，要等几天": each aspect its unit
+            other = replace(q, aspects=q.aspects[1:2])
+            rescored = self.score(other, doc, self._last_vector)
+            chosen += [u for u in self._select(other, rescored[0], rescored) if u not in chosen]
         need = needed(q)
         quoted = " ".join(u.text for u in chosen)
         if need and not any(p.search(quoted) for p in need):
@@ -210,36 +215,45 @@ class Composer:
         return Answer(text="\n\n".join(p for p in parts if p), citations=citations, doc=doc, sections=sections)
 
     def _select(self, q: Question, best: _Scored, scored: list[_Scored]) -> list[Unit]:
-        """The units to quote: a whole FAQ answer, a whole list the question asks for, or the best
-        unit with those close to it; for a situation, its units in other sections too."""
+        """The units to quote: the answer's own unit (a whole FAQ answer, a whole list the question asks
+        for, a short block whole), then the next best units while they score close to the best and the
+        answer stays short; for a situation, its units in other sections too."""
+        top = best.score
         section = self._aspect_section(q, scored)
         if section is not None:
             best = section
-        unit = best.unit
-        same_section = [s.unit for s in scored if s.unit.section == unit.section]
-        if FAQ.search(unit.section):
-            return sorted(same_section, key=lambda u: (u.block, u.index))
-        block = [s for s in scored if s.unit.section == unit.section and s.unit.block == unit.block]
-        block_chars = sum(len(s.unit.text) for s in block)
-        if (q.aspect in WHOLE_BLOCK_ASPECTS or unit.kind == "row" and q.aspect is None) and block_chars <= MAX_BLOCK_CHARS:
-            chosen = [s.unit for s in block]
-        else:
-            chosen, chars = [unit], len(unit.text)
-            for other in scored[1:6]:  # the next best units, when about as good, up to a short answer
-                if other.score >= best.score - CLOSE and chars + len(other.unit.text) <= DIRECT_CHARS \
-                        and not FAQ.search(other.unit.section):
-                    chosen.append(other.unit)
-                    chars += len(other.unit.text)
+        chosen = self._whole(q, best.unit, scored)
+        chars = sum(len(u.text) for u in chosen)
+        for other in scored[:8]:
+            if other.unit in chosen or other.score < top - CLOSE:
+                continue
+            more = self._whole(q, other.unit, scored, small_only=True)
+            if chars + sum(len(u.text) for u in more) > DIRECT_CHARS:
+                continue
+            chosen += [u for u in more if u not in chosen]
+            chars += sum(len(u.text) for u in more)
         if q.situations:
-            others = [s.unit for s in scored[1:12] if s.unit.section != unit.section
-                      and _situations_in(s.unit.section + " " + s.unit.lead + " " + s.unit.text) & q.situations
-                      and s.score >= best.score - 2 * CLOSE]
-            seen = {unit.section}
-            for o in others:
-                if o.section not in seen and len(seen) < 3:
-                    seen.add(o.section)
-                    chosen.append(o)
-        return sorted(chosen, key=lambda u: (u.section != unit.section, u.block, u.index))
+            seen = {u.section for u in chosen}
+            for s in scored[1:12]:
+                if s.unit.section not in seen and len(seen) < 3 and s.score >= top - 2 * CLOSE \
+                        and _situations_in(s.unit.section + " " + s.unit.lead + " " + s.unit.text) & q.situations:
+                    seen.add(s.unit.section)
+                    chosen.append(s.unit)
+        first = chosen[0].section
+        return sorted(chosen, key=lambda u: (u.section != first, u.block, u.index))
+
+    def _whole(self, q: Question, unit: Unit, scored: list[_Scored], small_only: bool = False) -> list[Unit]:
+        """A unit with what must be quoted with it: its whole FAQ answer, or its whole block when the
+        block is short or (unless `small_only`) when the question asks for a whole list."""
+        if FAQ.search(unit.section):
+            return sorted((s.unit for s in scored if s.unit.section == unit.section), key=lambda u: (u.block, u.index))
+        block = sorted((s.unit for s in scored if s.unit.section == unit.section and s.unit.block == unit.block),
+                       key=lambda u: u.index)
+        chars = sum(len(u.text) for u in block)
+        wanted = q.aspect in WHOLE_BLOCK_ASPECTS or (unit.kind == "row" and q.aspect is None)
+        if chars <= SMALL_BLOCK or (not small_only and wanted and chars <= MAX_BLOCK_CHARS):
+            return block
+        return [unit]
 
     def _aspect_section(self, q: Question, scored: list[_Scored]) -> _Scored | None:
         """For a question whose answer is a whole section or list (documents, where, how, contact, hours,
