@@ -21,7 +21,7 @@ import numpy as np
 from assistant.guardrails import normalize
 from assistant.places import elsewhere
 from assistant.prompts import render
-from assistant.question import Question, analyze, needed, vocabulary
+from assistant.question import Question, analyze, identifiers, needed, vocabulary
 from assistant.thresholds import conditions
 from assistant.types import Citation, Hit
 from assistant.units import Unit, units
@@ -190,9 +190,14 @@ class Composer:
         if need and not any(p.search(quoted) for p in need):
             return Answer(text="", citations=[], answerable=False, reason=f"no_{q.aspect}", doc=doc)
         texts = dict(self.index.sections_of(doc))
-        place = elsewhere(q.text, "\n".join([*texts, *texts.values()]))
+        whole = "\n".join([*texts, *texts.values()])
+        place = elsewhere(q.text, whole)
         if place:
             return Answer(text="", citations=[], answerable=False, reason=f"elsewhere:{place}", doc=doc)
+        flat = re.sub(r"\s+", "", normalize(whole)).lower()
+        unknown = [name for name in identifiers(q.text) if name not in flat]
+        if unknown:  # "5号线" asked of a guide about lines 1 to 4
+            return Answer(text="", citations=[], answerable=False, reason=f"not_in_guide:{unknown[0]}", doc=doc)
         chunk = next((h.chunk for h in hits if h.doc == doc), None) or self.index.chunks_of(doc)[0]
         sections = list(dict.fromkeys(u.section for u in chosen))
         citations, parts = [], []

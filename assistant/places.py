@@ -20,6 +20,7 @@ from assistant.seeds import read
 # Words the tagger calls places that name no particular place.
 _GENERIC = frozenset("城市 东西 英雄 太阳 外地 本地 全国 国内 境外 境内 中国 内地 海外 当地 老家 户籍地 外省 本省 省内 市内 "
                      "市外 异地 两地 各地 农村 城乡 城区 社区 小区 街道 乡镇 全市 本市 大陆 国外 市区 县城 南方 北方 地方".split())
+MIN_FREQUENCY = 20
 _EN_WORD = re.compile(r"\b[A-Z][a-z]{3,}(?:\s+[A-Z][a-z]+)?\b")
 
 
@@ -56,20 +57,30 @@ def find_district(text: str) -> District | None:
 
 
 @lru_cache(maxsize=1)
+def _dictionary_places() -> dict[str, int]:
+    """Place names in jieba's dictionary (tag ns) with their frequency."""
+    import jieba
+
+    out = {}
+    with open(os.path.join(os.path.dirname(jieba.__file__), "dict.txt"), encoding="utf-8") as f:
+        for line in f:
+            word, freq, tag = (line.split() + ["", ""])[:3]
+            if tag == "ns" and len(word) >= 2 and word not in _GENERIC:
+                out[word] = int(freq or 0)
+    return out
+
+
+@lru_cache(maxsize=1)
 def _pinyin_places() -> dict[str, str]:
     """Romanised names (beijing, shenzhen, hong kong) of the commoner places in jieba's dictionary."""
-    import jieba
     from pypinyin import lazy_pinyin
 
     out = {}
-    path = os.path.join(os.path.dirname(jieba.__file__), "dict.txt")
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            word, freq, tag = (line.split() + ["", ""])[:3]
-            if tag == "ns" and 2 <= len(word) <= 3 and int(freq or 0) >= 300 and word not in _GENERIC:
-                roman = "".join(lazy_pinyin(word))
-                if len(roman) >= 6:
-                    out.setdefault(roman, word)
+    for word, freq in _dictionary_places().items():
+        if len(word) <= 3 and freq >= 300:
+            roman = "".join(lazy_pinyin(word))
+            if len(roman) >= 6:
+                out.setdefault(roman, word)
     out.update({"hongkong": "香港", "macau": "澳门", "macao": "澳门"})
     return out
 
@@ -80,7 +91,9 @@ def places_named(question: str) -> list[str]:
 
     logging.getLogger("jieba").setLevel(logging.WARNING)
     text = normalize(question)
-    found = [w for w, tag in jieba.posseg.cut(text) if tag == "ns" and len(w) >= 2 and w not in _GENERIC]
+    known = _dictionary_places()
+    # the tagger's guesses outside the dictionary ("上省" in "上省一级的幼儿园") are not places
+    found = [w for w, tag in jieba.posseg.cut(text) if tag == "ns" and known.get(w, 0) >= MIN_FREQUENCY]
     roman = _pinyin_places()
     for m in _EN_WORD.finditer(text):
         key = m.group(0).replace(" ", "").lower()

@@ -123,7 +123,14 @@ def split_questions(text: str) -> list[str]:
 def needed(question: Question) -> list[re.Pattern]:
     """What the quoted text must contain to answer the question's main aspects (any one of them)."""
     vocab = vocabulary()
-    kinds = [vocab["aspects"][a]["answer"] for a in question.aspects[:2]]
+    required = [a for a in question.aspects if vocab["aspects"][a].get("required")]
+    kinds = [vocab["aspects"][a]["answer"] for a in (required[:1] or question.aspects[:2])]
     if not kinds or not all(kinds):
         return []
     return [vocab["answer_patterns"][k] for k in kinds]
+
+
+def identifiers(text: str) -> list[str]:
+    """Names made of a number in the question (5号线, 23路公交, Line 5), normalised for comparison."""
+    pattern = re.compile(vocabulary()["identifiers"], re.I)
+    return [re.sub(r"\s+", "", m.group(0)).lower() for m in pattern.finditer(normalize(text))]
