@@ -38,6 +38,7 @@ SMALL_BLOCK = 160  # a list or paragraph this short is quoted whole rather than 
 DIRECT_CHARS = 300  # a direct answer quotes at most about this much
 CLOSE = 0.8        # units scoring this close to the best one are quoted with it
 RELATED_MARGIN = 0.03
+_NAMED_ITEM = re.compile(r"^\s*\S{1,4}\s*(?:\*\*[^*]{1,20}\*\*|[^，。,.:：]{1,16})[：:]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _WORD = re.compile(r"[a-z0-9]+")
 _EN_STOP = frozenset("the a an of to is are in on for and or do does i my me what how can it be with at by from this that "
@@ -109,6 +110,10 @@ class Composer:
             out[chunk.section] = max(out.get(chunk.section, -1.0), float(sim))
         return out
 
+    def _title(self, doc: str) -> str:
+        chunks = self.index.chunks_of(doc)
+        return chunks[0].title if chunks else ""
+
     def _guide(self, doc: str) -> tuple[list[Unit], list[set[str]], Counter, Counter]:
         """The guide's units, each unit's words, how many units use each word, list sizes (cached)."""
         sections = self.index.sections_of(doc)
@@ -130,7 +135,9 @@ class Composer:
         n = max(len(all_units), 1)
         asked = Counter(_terms(question.text))
         # only the question's words that the guide uses count: "多少" or "交多" say nothing about which unit
-        weight = {t: math.log((n + 1) / (df[t] + 0.5)) for t in asked if df.get(t)}
+        # nor do the guide's own title words ("专项附加扣除" in the deductions guide): they name the guide
+        title = set(_terms(self._title(doc)))
+        weight = {t: math.log((n + 1) / (df[t] + 0.5)) for t in asked if df.get(t) and t not in title}
         total = sum(weight.values()) or 1.0
         vocab = vocabulary()
         aspect_sections = [s for a in question.aspects[:2] for lang in ("zh", "en")
@@ -138,7 +145,7 @@ class Composer:
         need = needed(question)
         out = []
         for u, have in zip(all_units, terms):
-            words = sum(weight[t] for t in asked if t in have) / total
+            words = sum(w for t, w in weight.items() if t in have) / total
             sim = dense.get(u.section, top - 0.1)
             s = WEIGHTS["dense"] * (sim - top) + WEIGHTS["words"] * words
             head = _heading(u.section)
@@ -229,9 +236,15 @@ class Composer:
             best = section
         chosen = self._whole(q, best.unit, scored)
         chars = sum(len(u.text) for u in chosen)
+        need = needed(q)
         for other in scored[:8]:
             if other.unit in chosen or other.score < top - CLOSE:
                 continue
+            if need and not any(p.search(other.unit.text) for p in need):
+                continue  # asked for a fee: a unit that states none adds nothing
+            if not (other.unit.section == chosen[0].section or FAQ.search(other.unit.section)
+                    or self._in_aspect_section(q, other.unit)):
+                continue  # nor does another section's text, unless it is where the aspect lives
             more = self._whole(q, other.unit, scored, small_only=True)
             if chars + sum(len(u.text) for u in more) > DIRECT_CHARS:
                 continue
@@ -266,8 +279,7 @@ class Composer:
         if q.aspect not in SECTION_ASPECTS:
             return None
         if q.aspect == "list":
-            sizes = Counter((s.unit.section, s.unit.block) for s in scored if s.unit.kind == "item")
-            fits = [s for s in scored if sizes.get((s.unit.section, s.unit.block), 0) >= 3]
+            return self._best_list(scored)
         else:
             names = [n for lang in ("zh", "en") for n in vocabulary()["aspects"][q.aspect]["sections"][lang]]
             fits = [s for s in scored if not FAQ.search(s.unit.section)
@@ -277,6 +289,33 @@ class Composer:
                      & q.situations]
             fits = named or fits
         return fits[0] if fits else None
+
+    def _in_aspect_section(self, q: Question, unit: Unit) -> bool:
+        """True when the unit's section is one that keeps the asked aspect, or no aspect was asked."""
+        if not q.aspects:
+            return True
+        names = [n for a in q.aspects[:2] for lang in ("zh", "en") for n in vocabulary()["aspects"][a]["sections"][lang]]
+        return any(n and (n in unit.section.split(" > ")[0] or n in _heading(unit.section)) for n in names)
+
+    def _best_list(self, scored: list[_Scored]) -> _Scored | None:
+        """For "有哪些 / which ones": the enumeration that answers, a list of three or more items or a
+        sentence naming three or more things (…、…、…). Lists whose items are named ("**子女教育**：…",
+        "普通卡：…") are what such questions want more than numbered steps."""
+        items = Counter((s.unit.section, s.unit.block) for s in scored if s.unit.kind == "item")
+        named = Counter((s.unit.section, s.unit.block) for s in scored if s.unit.kind == "item"
+                        and _NAMED_ITEM.match(s.unit.text))
+        best, best_score = None, -1e9
+        for s in scored:
+            key = (s.unit.section, s.unit.block)
+            if items.get(key, 0) >= 3:
+                bonus = WEIGHTS["aspect"] * 3 * named.get(key, 0) / items[key]
+            elif s.unit.kind == "sentence" and s.unit.text.count("、") >= 2:
+                bonus = 0.0
+            else:
+                continue
+            if s.score + bonus > best_score:
+                best, best_score = s, s.score + bonus
+        return best
 
     def _threshold_line(self, q: Question, chosen: list[Unit], lang: str) -> str:
         """For a yes/no question, one sentence saying which side of a plain threshold in the quoted text a

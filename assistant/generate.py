@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Iterator
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from assistant import guardrails, verify
-from assistant.answer import Answer
+from assistant.extractive import Answer
 from assistant.llm import LLMError, complete, stream_text
 from assistant.prompts import render
 from assistant.types import Chunk, Citation, Hit

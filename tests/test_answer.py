@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.answer import detect_aspect
+from assistant.question import analyze
 
 QUESTIONS = [("办护照要带什么材料", "materials"), ("护照多少钱", "fees"), ("要等几天才能拿到", "time"),
              ("在哪里办", "where"), ("咨询电话是多少", "contact"), ("谁可以申请", "eligibility"),
@@ -11,7 +11,7 @@ QUESTIONS = [("办护照要带什么材料", "materials"), ("护照多少钱", "
 @pytest.mark.unit
 @pytest.mark.parametrize("question, aspect", QUESTIONS)
 def test_aspect_detection(question, aspect):
-    assert detect_aspect(question) == aspect
+    assert analyze(question).aspect == aspect
 
 
 @pytest.mark.integration
