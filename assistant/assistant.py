@@ -20,6 +20,7 @@ from assistant.dialogue import TurnContext, check_input, continue_or_route, reco
 from assistant.embed import Embedder, get_embedder
 from assistant.extractive import Composer
 from assistant.scope import Scope
+from assistant.triage import Triager
 from assistant.knowledge.index import Index, IngestReport
 from assistant.retrieve import Retriever
 from assistant.route import Route, Router
@@ -42,6 +43,7 @@ class Assistant:
         self._router: Router | None = None
         self._composer: Composer | None = None
         self._scope: Scope | None = None
+        self._triager: Triager | None = None
         self._llm = None
         self._llm_built = False
         self._sessions = None
@@ -76,6 +78,13 @@ class Assistant:
         if self._retriever is None:
             self._retriever = Retriever(index=self.index, threshold=self.settings.min_score, city=self.settings.city)
         return self._retriever
+
+    @property
+    def triager(self) -> Triager:
+        """Emergency triage: the classifier, the lexicon, homophones."""
+        if self._triager is None:
+            self._triager = Triager(embedder=self.embedder, home=self.settings.home)
+        return self._triager
 
     @property
     def scope(self) -> Scope:

@@ -23,7 +23,8 @@ from assistant.followup import Ask
 from assistant.scope import OUT_OF_SCOPE
 from assistant.prompts import render
 from assistant.sensitive import word_list
-from assistant.route import SKILL_THRESHOLD, SWITCH_MARGIN, Emergency, Route
+from assistant.route import SKILL_THRESHOLD, SWITCH_MARGIN, Route
+from assistant.triage import Emergency
 from assistant.skills import REGISTRY
 from assistant.types import Citation, Hit, Reply
 
@@ -135,7 +136,10 @@ def screen_request(ctx: TurnContext) -> None:
 
 def triage_emergency(ctx: TurnContext) -> None:
     """An emergency anywhere in the message wins over everything, including an active skill."""
-    ctx.emergency = ctx.assistant.router.triage(ctx.query, ctx.vector)
+    found = ctx.assistant.triager.triage(ctx.query, ctx.vector)
+    ctx.emergency = found.emergency
+    if found.fever and not ctx.emergency:
+        ctx.flags.add("fever")  # fever with cough: the city's fever clinics, not a plain booking
     if ctx.emergency:
         ctx.skill = "emergency"
         ctx.route = Route(skill="emergency", score=1.0, emergency=ctx.emergency)
@@ -150,6 +154,10 @@ def continue_or_route(ctx: TurnContext) -> None:
         ctx.skill = active
         ctx.end_skill()
         ctx.canned("stopped", "cancelled")
+        return
+    if "fever" in ctx.flags and not active:
+        ctx.skill = "guide_qa"
+        ctx.route = Route(skill="guide_qa", score=1.0)
         return
     scores = ctx.assistant.router.score(ctx.query, ctx.vector)
     best, best_score = scores[0] if scores else ("guide_qa", 0.0)

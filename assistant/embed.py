@@ -26,6 +26,10 @@ class Embedder(Embeddings):
     def query(self, text: str) -> np.ndarray:
         raise NotImplementedError
 
+    def query_many(self, texts: list[str]) -> np.ndarray:
+        """Query vectors of several texts in one call (the sentences of one message)."""
+        return np.stack([self.query(t) for t in texts])
+
     def queries(self, texts: list[str] | tuple[str, ...], cache: Path | None = None) -> np.ndarray:
         """Query vectors of FIXED texts (skill examples, exemplars), kept on disk across restarts.
 
@@ -82,6 +86,10 @@ class E5Embedder(Embedder):
         with self._lock:
             return np.asarray(self._model.query(text), dtype=np.float32)
 
+    def query_many(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+
 
 class SentenceTransformerEmbedder(Embedder):
     """Any sentence-transformers model, by folder or by a name already on this machine."""
@@ -101,8 +109,11 @@ class SentenceTransformerEmbedder(Embedder):
                                   normalize_embeddings=True, convert_to_numpy=True).astype(np.float32)
 
     def query(self, text: str) -> np.ndarray:
-        return self._model.encode([text], prompt_name=self._query_prompt, normalize_embeddings=True,
-                                  convert_to_numpy=True)[0].astype(np.float32)
+        return self.query_many([text])[0]
+
+    def query_many(self, texts: list[str]) -> np.ndarray:
+        return self._model.encode(list(texts), prompt_name=self._query_prompt, normalize_embeddings=True,
+                                  convert_to_numpy=True).astype(np.float32)
 
 
 def _cache_dir() -> Path:

@@ -62,6 +62,10 @@ class CaseAssistant(Assistant):
     def scope(self):
         return self._shared.scope
 
+    @property
+    def triager(self):
+        return self._shared.triager
+
     def now(self) -> dt.datetime:
         return self._fixed_now or super().now()
 

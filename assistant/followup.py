@@ -51,6 +51,11 @@ def topic_hits(ctx, doc: str, vector: np.ndarray, lang: str) -> list[Hit]:
 
 def resolve(ctx, domains: list[str] | None = None) -> list[Ask]:
     """The questions of this turn with their passages; elliptical ones are asked of the topic guide."""
+    if "fever" in ctx.flags:  # fever with cough: asked of the outpatient guide's fever clinics
+        fever = ctx.assistant.triager.fever_guide
+        vector = ctx.assistant.embedder.query(fever["ask"][ctx.lang])
+        return [Ask(text=fever["ask"][ctx.lang], vector=vector, hits=topic_hits(ctx, fever["guide"], vector, ctx.lang)[:5],
+                    follow_up=True)]
     parts = split_questions(ctx.query)[:MAX_QUESTIONS]
     topic = (ctx.state.get("topic") or {}).get("doc")
     retriever = ctx.assistant.retriever

