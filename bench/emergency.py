@@ -10,8 +10,9 @@ Two sets, reported apart:
   tuned on; scored by the versioned model (seeds/models/triage.npz).
 An emergency counts as recognised when triage raises any emergency (the number to call is what
 matters); the confusion table shows which kind was named. Cost: the time triage takes on top of the
-message's query embedding (median and p95 of several runs over every message of both sets), with the
-share of messages that need their sentences embedded too.
+message's query embedding (median and p95 of several runs), over both phrasing sets (mostly
+emergencies and near-misses: most need their sentences embedded) and over every citizen turn of the
+answer-quality suites (a realistic mix, where most messages are calm and cost well under 1 ms).
 """
 
 from __future__ import annotations
@@ -94,7 +95,20 @@ def cross_validate(rows: list[dict], vectors: np.ndarray, embedder, folds: int) 
     return results
 
 
-def cost(triager: Triager, rows: list[dict], vectors: np.ndarray, runs: int) -> dict:
+def suite_turns() -> list[dict]:
+    """Every citizen turn of the answer-quality suites: a realistic mix of what triage sees."""
+    import yaml
+
+    out = []
+    for path in sorted((ROOT / "evals" / "suites").glob("*.yaml")):
+        if path.stem == "answers_heldout":
+            continue
+        for case in yaml.safe_load(path.read_text(encoding="utf-8")).get("cases", []):
+            out += [{"text": str(t["say"])} for t in case.get("turns", [case]) if "say" in t]
+    return out
+
+
+def cost(name: str, triager: Triager, rows: list[dict], vectors: np.ndarray, runs: int) -> dict:
     medians, p95s = [], []
     for _ in range(runs):
         times = []
@@ -113,7 +127,7 @@ def cost(triager: Triager, rows: list[dict], vectors: np.ndarray, runs: int) -> 
     out = {"median_ms": round(statistics.median(medians), 2), "p95_ms": round(statistics.median(p95s), 2),
            "p95_runs": [round(p, 2) for p in p95s], "several_sentences": round(several, 3),
            "query_embedding_median_ms": round(statistics.median(embed), 2)}
-    print(f"\n== cost on top of the query embedding ({len(rows)} messages × {runs} runs): median {out['median_ms']} ms, "
+    print(f"\n== cost on top of the query embedding, {name} ({len(rows)} messages × {runs} runs): median {out['median_ms']} ms, "
           f"p95 {out['p95_ms']} ms (runs {out['p95_runs']}); {several:.0%} of messages have several sentences, "
           f"which are embedded too; the query embedding itself: median {out['query_embedding_median_ms']} ms")
     return out
@@ -140,7 +154,11 @@ def main() -> None:
     else:
         print(f"\n(untouched set not found at {args.heldout})")
         vectors = train_vectors
-    results["cost"] = cost(triager, rows, vectors, args.runs)
+    results["cost_phrasings"] = cost("the phrasing sets (mostly emergencies and near-misses)", triager, rows, vectors,
+                                     args.runs)
+    turns = suite_turns()
+    results["cost_suite_turns"] = cost("the suites' turns (a realistic mix)", triager, turns,
+                                       np.stack([embedder.query(t["text"]) for t in turns]), args.runs)
     write_json("emergency", results)
 
 
