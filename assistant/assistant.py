@@ -19,6 +19,7 @@ from assistant.db import Conversation, Message, make_session_factory
 from assistant.dialogue import TurnContext, check_input, continue_or_route, record, run_turn_stream, triage_emergency
 from assistant.embed import Embedder, get_embedder
 from assistant.extractive import Composer
+from assistant.intake import Intake
 from assistant.scope import Scope
 from assistant.triage import Triager
 from assistant.knowledge.index import Index, IngestReport
@@ -44,6 +45,7 @@ class Assistant:
         self._composer: Composer | None = None
         self._scope: Scope | None = None
         self._triager: Triager | None = None
+        self._intake: Intake | None = None
         self._llm = None
         self._llm_built = False
         self._sessions = None
@@ -85,6 +87,13 @@ class Assistant:
         if self._triager is None:
             self._triager = Triager(embedder=self.embedder, home=self.settings.home)
         return self._triager
+
+    @property
+    def intake(self) -> Intake:
+        """The request classifiers: question or request, type, department, the problem's sentences."""
+        if self._intake is None:
+            self._intake = Intake(embedder=self.embedder, home=self.settings.home)
+        return self._intake
 
     @property
     def scope(self) -> Scope:

@@ -118,3 +118,85 @@ def retrain(name: str, data: Callable[[], tuple[list[str], list[str]]], embedder
     model = train(name, texts, labels, embedder, **options)
     model.save(VERSIONED / f"{name}.npz")
     return model
+
+
+def char_grams(text: str, vocabulary: dict[str, int]) -> dict[int, int]:
+    """Counts of the 1–3-character n-grams of each space-separated word (padded with a space), as
+    scikit-learn's `char_wb` analyzer makes them, limited to the vocabulary."""
+    counts: dict[int, int] = {}
+    for word in text.lower().split():
+        word = f" {word} "
+        for n in (1, 2, 3):
+            for start in range(max(len(word) - n + 1, 1)):
+                index = vocabulary.get(word[start:start + n])
+                if index is not None:
+                    counts[index] = counts.get(index, 0) + 1
+    return counts
+
+
+@dataclass
+class TextModel:
+    """A logistic regression on [the embedder's vector × `weight`, character n-gram TF-IDF of the text]:
+    what the text means and the words it uses (typos, dialect and names included). Trained with
+    scikit-learn (`fit_text_model`), evaluated here with numpy: building scikit-learn's vectorizer for
+    one message costs more than the rest of a turn's classification."""
+
+    classes: tuple[str, ...]
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+    coef: np.ndarray        # classes (1 for two classes) × (dim + vocabulary)
+    bias: np.ndarray
+    weight: float
+
+    @property
+    def dim(self) -> int:
+        return self.coef.shape[1] - len(self.idf)
+
+    def _grams(self, text: str) -> np.ndarray:
+        counts = char_grams(text, self.vocabulary)
+        if not counts:
+            return np.zeros(len(self.bias))
+        index = np.fromiter(counts, dtype=np.int64)
+        tf = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64))) * self.idf[index]
+        return self.coef[:, self.dim + index] @ (tf / np.linalg.norm(tf))
+
+    def proba(self, vectors: np.ndarray | None, texts: list[str]) -> np.ndarray:
+        """Probabilities, one row per text, one column per class (`vectors` None: n-grams only)."""
+        scores = np.stack([self._grams(t) for t in texts]) + self.bias
+        if vectors is not None and self.dim:
+            scores = scores + np.atleast_2d(vectors) @ self.coef[:, :self.dim].T * self.weight
+        if len(self.classes) == 2:
+            p = 1.0 / (1.0 + np.exp(-scores[:, 0]))
+            return np.stack([1.0 - p, p], axis=1)
+        scores = scores - scores.max(axis=1, keepdims=True)
+        e = np.exp(scores)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        return {f"{prefix}classes": np.array(self.classes), f"{prefix}vocabulary": np.array(json.dumps(self.vocabulary, ensure_ascii=False)),
+                f"{prefix}idf": self.idf.astype(np.float32), f"{prefix}coef": self.coef.astype(np.float32),
+                f"{prefix}bias": self.bias,
+                f"{prefix}weight": np.array(self.weight)}
+
+    @classmethod
+    def from_arrays(cls, z, prefix: str) -> "TextModel":
+        return cls(classes=tuple(str(c) for c in z[f"{prefix}classes"]),
+                   vocabulary=json.loads(str(z[f"{prefix}vocabulary"])), idf=z[f"{prefix}idf"],
+                   coef=z[f"{prefix}coef"], bias=z[f"{prefix}bias"], weight=float(z[f"{prefix}weight"]))
+
+
+def fit_text_model(texts: list[str], vectors: np.ndarray | None, labels, *, c: float = 8.0,
+                   weight: float = 3.0, sample_weight: np.ndarray | None = None) -> TextModel:
+    """Fit a TextModel (texts already normalised; `vectors` None for n-grams only)."""
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    grams = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), min_df=2, sublinear_tf=True).fit(texts)
+    features = grams.transform(texts)
+    if vectors is not None:
+        features = hstack([csr_matrix(vectors * weight), features]).tocsr()
+    model = LogisticRegression(C=c, max_iter=4000, class_weight="balanced").fit(features, labels,
+                                                                                sample_weight=sample_weight)
+    return TextModel(classes=tuple(str(x) for x in model.classes_), vocabulary={k: int(v) for k, v in grams.vocabulary_.items()},
+                     idf=grams.idf_, coef=model.coef_, bias=model.intercept_, weight=weight if vectors is not None else 0.0)

@@ -20,6 +20,9 @@ from assistant import guardrails, injection
 from assistant.db import Conversation, Message
 from assistant.extractive import combine
 from assistant.followup import Ask
+from assistant.intake import LONG, REQUEST
+from assistant.question import split_questions
+from assistant.skills.report_issue import status_question
 from assistant.scope import OUT_OF_SCOPE
 from assistant.prompts import render
 from assistant.sensitive import word_list
@@ -34,10 +37,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("citydesk.dialogue")
 
 SHORT_ANSWER = 12
-# when no guide is relevant, a turn this close to the report examples (or a little less close, with a
-# report cue such as "坏了", "投诉") is taken as a report; measured on bench/data/requests.yaml and
-# the out_of_scope suite
-REPORT_FALLBACK, REPORT_FALLBACK_CUED = 0.895, 0.87
 # a bare yes/no/confirm answers the skill that asked; it never switches to another skill
 BARE_ANSWER = re.compile(r"^\s*(是的?|好的?|对的?|可以|行|嗯|不|不是|不要|不用了?|否|确认|确定|提交|yes|no|ok|okay|sure|confirm|submit)"
                          r"\s*[。.!！]?\s*$", re.IGNORECASE)
@@ -73,8 +72,9 @@ class TurnContext:
     @property
     def vector(self) -> np.ndarray:
         """The query embedding of this turn, computed once and shared by triage, routing and retrieval."""
-        if self._vector is None:
-            self._vector = self.assistant.embedder.query(self.query)
+        if self._vector is None:  # a long message by the sentences that state its problem
+            self._vector = self.assistant.intake.vector(self.query) if len(self.query) > LONG \
+                else self.assistant.embedder.query(self.query)
         return self._vector
 
     @property
@@ -173,9 +173,29 @@ def continue_or_route(ctx: TurnContext) -> None:
             return
         ctx.end_skill()
     ctx.skill = best if best_score >= SKILL_THRESHOLD else "guide_qa"
+    if ctx.skill in ("guide_qa", "report_issue") and not (ctx.skill == "report_issue" and status_question(ctx.query)):
+        # a question or a request to the city: the request classifier decides, whatever guide looks similar
+        ctx.skill = "report_issue" if _is_request(ctx) else "guide_qa"
     ctx.route = Route(skill=ctx.skill, score=best_score, runner_up=runner if ctx.skill == best else best,
                       runner_up_score=runner_score if ctx.skill == best else best_score,
                       scores=dict(scores))
+
+
+def _is_request(ctx: TurnContext) -> bool:
+    """A complaint, help request or suggestion, in the whole message or in one of its parts ("路灯坏了，
+    另外问一下怎么申请公租房" files the street light and answers the question)."""
+    intake = ctx.assistant.intake
+    found = intake.classify(ctx.query, ctx.vector)
+    ctx.state["intake"] = {"kind": found.kind, "department": found.department, "confidence": found.confidence}
+    if found.request >= REQUEST:
+        return True
+    parts = [p for p in split_questions(ctx.query) if len(p) >= 4]
+    for part in parts if len(parts) > 1 else []:
+        piece = intake.classify(part)
+        if piece.request >= REQUEST:
+            ctx.state["intake"] = {"kind": piece.kind, "department": piece.department, "confidence": piece.confidence}
+            return True
+    return False
 
 
 def run_skill(ctx: TurnContext) -> None:
@@ -200,12 +220,6 @@ def compose_answer(ctx: TurnContext) -> None:
         answers.append(answer if answer is not None and answer.answerable else None)
         if answers[-1] is not None:
             used.extend(relevant)
-    if not any(answers) and _reads_like_a_report(ctx):
-        # no guide answers it, and it resembles a report ("楼道的灯坏了一周了"): take it as one
-        ctx.flags.add("report_fallback")
-        ctx.skill = "report_issue"
-        REGISTRY["report_issue"].handle(ctx)
-        return
     if not any(answers):
         ctx.state["refusals"] = ctx.state.get("refusals", 0) + 1
         if ctx.state["refusals"] >= 2:
@@ -225,14 +239,6 @@ def compose_answer(ctx: TurnContext) -> None:
         ctx.answer_stream = stream_answer(ctx, list({h.chunk.id: h for h in used}.values()), extractive)
         return
     ctx.finish(extractive.text, "answered", extractive.citations)
-
-
-def _reads_like_a_report(ctx: TurnContext) -> bool:
-    score = ctx.route.scores.get("report_issue", 0.0) if ctx.route else 0.0
-    return (ctx.skill == "guide_qa" and "report_fallback" not in ctx.flags and not ctx.state.get("active")
-            and not guardrails.looks_like_question(ctx.query)
-            and (score >= REPORT_FALLBACK or (score >= REPORT_FALLBACK_CUED
-                                              and ctx.assistant.router.cued("report_issue", ctx.query))))
 
 
 def check_output(ctx: TurnContext) -> None:

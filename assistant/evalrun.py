@@ -66,6 +66,10 @@ class CaseAssistant(Assistant):
     def triager(self):
         return self._shared.triager
 
+    @property
+    def intake(self):
+        return self._shared.intake
+
     def now(self) -> dt.datetime:
         return self._fixed_now or super().now()
 

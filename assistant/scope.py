@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 
 from assistant.classifier import TRAINING, VERSIONED, LinearModel, digest, load_or_train, read_jsonl
-from assistant.embed import Embedder
 from assistant.types import Hit
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 import yaml
 
-from assistant.classifier import TRAINING, VERSIONED, digest, read_jsonl
+from assistant.classifier import TRAINING, VERSIONED, TextModel, digest, fit_text_model, read_jsonl
 from assistant.guardrails import normalize
 from assistant.prompts import PROMPTS_DIR
 
@@ -100,90 +100,47 @@ def emergency_data() -> tuple[list[str], list[str]]:
 
 @dataclass
 class TriageModel:
-    """Arrays of the triage classifiers (trained by `train_triage`, evaluated with numpy):
-    - danger: logistic regression on [the embedder's vector × EMBEDDING_WEIGHT, character 1–3-gram
-      TF-IDF of the text], emergency or not;
-    - kind: which emergency (logistic regression on the vector, emergencies only);
-    - other: whether the person in danger is someone else than the writer;
-    - fever: fever with cough, for the fever clinics."""
+    """The triage classifiers (assistant/classifier.py TextModel: the embedder's vector and character
+    n-grams): `danger` (an emergency or not), `kind` (which one, learned from emergencies only),
+    `other` (the person in danger is not the writer), `fever` (fever with cough)."""
 
-    vocabulary: dict[str, int]
-    idf: np.ndarray
-    danger_coef: np.ndarray
-    danger_bias: float
-    kinds: tuple[str, ...]
-    kind_coef: np.ndarray
-    kind_bias: np.ndarray
-    other_coef: np.ndarray
-    other_bias: float
-    fever_coef: np.ndarray
-    fever_bias: float
+    danger: TextModel
+    kind: TextModel
+    other: TextModel
+    fever: TextModel
     embedder: str
     data: str
 
-    def grams(self, text: str) -> float:
-        """The n-gram part of the danger score: scikit-learn's char_wb TF-IDF (1–3 characters within
-        space-separated words, sublinear tf, l2 norm) dotted with the weights, computed here because
-        building scikit-learn's vectorizer for one message costs ten times more than the rest of triage."""
-        counts: dict[int, int] = {}
-        for word in re.sub(r"\s\s+", " ", text.lower()).split():
-            word = f" {word} "
-            for n in (1, 2, 3):
-                for start in range(max(len(word) - n + 1, 1)):
-                    index = self.vocabulary.get(word[start:start + n])
-                    if index is not None:
-                        counts[index] = counts.get(index, 0) + 1
-        if not counts:
-            return 0.0
-        index = np.fromiter(counts, dtype=np.int64)
-        weight = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64))) * self.idf[index]
-        weight /= np.linalg.norm(weight)
-        return float(weight @ self.danger_coef[self.dim + index])
-
-    @property
-    def dim(self) -> int:
-        return len(self.danger_coef) - len(self.idf)
-
-    def danger(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
-        scores = vectors @ self.danger_coef[:self.dim] * EMBEDDING_WEIGHT + np.array([self.grams(t) for t in texts])
-        return _sigmoid(scores + self.danger_bias)
-
-    def kind(self, vector: np.ndarray) -> str:
-        return self.kinds[int(np.argmax(self.kind_coef @ vector + self.kind_bias))]
-
-    def for_someone_else(self, vector: np.ndarray) -> bool:
-        return bool(_sigmoid(self.other_coef @ vector + self.other_bias) >= 0.5)
-
-    def fever(self, vector: np.ndarray) -> float:
-        return float(_sigmoid(self.fever_coef @ vector + self.fever_bias))
+    PARTS = ("danger", "kind", "other", "fever")
 
     def save(self, path) -> None:
-        import json
-
-        np.savez_compressed(path, vocabulary=np.array(json.dumps(self.vocabulary, ensure_ascii=False)), idf=self.idf,
-                            danger_coef=self.danger_coef, danger_bias=self.danger_bias, kinds=np.array(self.kinds),
-                            kind_coef=self.kind_coef, kind_bias=self.kind_bias, other_coef=self.other_coef,
-                            other_bias=self.other_bias, fever_coef=self.fever_coef, fever_bias=self.fever_bias,
-                            embedder=np.array(self.embedder), data=np.array(self.data))
+        arrays = {"embedder": np.array(self.embedder), "data": np.array(self.data)}
+        for name in self.PARTS:
+            arrays |= getattr(self, name).arrays(f"{name}_")
+        np.savez_compressed(path, **arrays)
 
     @classmethod
     def load(cls, path) -> "TriageModel":
-        import json
-
         with np.load(path) as z:
-            return cls(vocabulary=json.loads(str(z["vocabulary"])), idf=z["idf"], danger_coef=z["danger_coef"],
-                       danger_bias=float(z["danger_bias"]), kinds=tuple(str(k) for k in z["kinds"]),
-                       kind_coef=z["kind_coef"], kind_bias=z["kind_bias"], other_coef=z["other_coef"],
-                       other_bias=float(z["other_bias"]), fever_coef=z["fever_coef"],
-                       fever_bias=float(z["fever_bias"]), embedder=str(z["embedder"]), data=str(z["data"]))
+            return cls(**{name: TextModel.from_arrays(z, f"{name}_") for name in cls.PARTS},
+                       embedder=str(z["embedder"]), data=str(z["data"]))
 
+    def danger_of(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
+        return self.danger.proba(vectors, texts)[:, self.danger.classes.index("True")]
 
-def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
+    def kind_of(self, vector: np.ndarray, text: str) -> str:
+        p = self.kind.proba(vector, [text])[0]
+        return self.kind.classes[int(np.argmax(p))]
+
+    def for_someone_else(self, vector: np.ndarray, text: str) -> bool:
+        return bool(self.other.proba(vector, [text])[0, self.other.classes.index("True")] >= 0.5)
+
+    def fever_of(self, vector: np.ndarray, text: str) -> float:
+        return float(self.fever.proba(vector, [text])[0, self.fever.classes.index("True")])
 
 
 def train_triage(embedder, cache=None) -> TriageModel:
-    """Train the triage classifiers on seeds/training/emergency.jsonl."""
+    """Train the triage classifiers on seeds/training/emergency.jsonl and the calm examples."""
     rows = list(training_rows())
     texts, labels = emergency_data()
     model = fit_triage(rows, embedder.queries(texts, cache=cache), embedder.name)
@@ -192,25 +149,16 @@ def train_triage(embedder, cache=None) -> TriageModel:
 
 def fit_triage(rows: list[dict], vectors: np.ndarray, embedder: str) -> TriageModel:
     """The triage classifiers fitted on labelled rows ({text, kind, topic, who}) and their vectors."""
-    from scipy.sparse import csr_matrix, hstack
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
     labels = np.array([("fever" if r.get("topic") == "fever_clinic" else r["kind"]) for r in rows])
     clean = [normalize(r["text"]).lower() for r in rows]
     calm = np.isin(labels, ["none", "fever"])
-    grams = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), min_df=2, sublinear_tf=True).fit(clean)
-    joint = hstack([csr_matrix(vectors * EMBEDDING_WEIGHT), grams.transform(clean)]).tocsr()
-    danger = LogisticRegression(C=8, max_iter=4000, class_weight="balanced").fit(joint, ~calm)
-    kind = LogisticRegression(C=4, max_iter=4000, class_weight="balanced").fit(vectors[~calm], labels[~calm])
     who = np.array([r.get("who", "self") == "other" for r in rows])
-    other = LogisticRegression(C=4, max_iter=4000, class_weight="balanced").fit(vectors[~calm], who[~calm])
-    fever = LogisticRegression(C=4, max_iter=4000, class_weight="balanced").fit(vectors, labels == "fever")
-    return TriageModel(vocabulary={k: int(v) for k, v in grams.vocabulary_.items()}, idf=grams.idf_,
-                       danger_coef=danger.coef_[0], danger_bias=float(danger.intercept_[0]),
-                       kinds=tuple(str(c) for c in kind.classes_), kind_coef=kind.coef_, kind_bias=kind.intercept_,
-                       other_coef=other.coef_[0], other_bias=float(other.intercept_[0]),
-                       fever_coef=fever.coef_[0], fever_bias=float(fever.intercept_[0]), embedder=embedder, data="")
+    pick = [c for c, keep in zip(clean, ~calm) if keep]
+    return TriageModel(danger=fit_text_model(clean, vectors, ~calm, weight=EMBEDDING_WEIGHT),
+                       kind=fit_text_model(pick, vectors[~calm], labels[~calm], c=4.0, weight=EMBEDDING_WEIGHT),
+                       other=fit_text_model(pick, vectors[~calm], who[~calm], c=4.0, weight=EMBEDDING_WEIGHT),
+                       fever=fit_text_model(clean, vectors, labels == "fever", c=4.0, weight=EMBEDDING_WEIGHT),
+                       embedder=embedder, data="")
 
 
 def sentences(text: str) -> list[str]:
@@ -308,9 +256,9 @@ class Triager:
     def warm(self) -> None:
         self.model  # noqa: B018 - loads the model
 
-    def emergency(self, kind: str, via: str, matched: str, vector: np.ndarray | None) -> Emergency:
+    def emergency(self, kind: str, via: str, matched: str, vector: np.ndarray, text: str) -> Emergency:
         spec = self.kinds[kind]
-        other = vector is not None and self.model.for_someone_else(vector)
+        other = self.model.for_someone_else(vector, text)
         return Emergency(kind=kind, numbers=list(spec["numbers"]), guide=spec["guide"], label=spec["label"],
                          shelters=bool(spec.get("shelters")), hotline=str(spec.get("hotline", "")), via=via,
                          matched=matched, for_someone_else=bool(other))
@@ -321,7 +269,7 @@ class Triager:
         clean = normalize(text).lower()
         whole = vector if vector is not None else self.embedder.query(clean)
         texts, vectors = [clean], whole[None, :]
-        danger = self.model.danger(vectors, texts)
+        danger = self.model.danger_of(vectors, texts)
         fixed = pinyin_fix(clean)
         word = next(((kind, m.group(0)) for kind, pattern in self._patterns for m in [pattern.search(fixed)] if m), None)
         parts = sentences(clean)
@@ -333,7 +281,7 @@ class Triager:
         if more:
             texts += more
             vectors = np.vstack([vectors, self.embedder.query_many(more)])
-            danger = np.r_[danger, self.model.danger(vectors[1:], more)]
+            danger = np.r_[danger, self.model.danger_of(vectors[1:], more)]
         return Signals(texts=texts, vectors=vectors, danger=danger, word=word)
 
     def triage(self, text: str, vector: np.ndarray | None = None) -> Triage:
@@ -345,12 +293,12 @@ class Triager:
         if s.word and top >= LEXICON_THRESHOLD:
             kind, matched = s.word
             at = next((i for i, t in enumerate(s.texts) if self._patterns_by_kind[kind].search(t)), row)
-            return Triage(self.emergency(kind, "lexicon", matched, s.vectors[at]), probability=top)
+            return Triage(self.emergency(kind, "lexicon", matched, s.vectors[at], s.texts[at]), probability=top)
         # the whole message at THRESHOLD; one sentence of it, or its corrected form, needs more
         # ("着火了" inside "着火了打110还是119？" is a question about numbers)
         row = int(np.argmax(s.danger - np.r_[THRESHOLD, np.full(len(s.danger) - 1, SENTENCE_THRESHOLD)]))
         top = float(s.danger[row])
         if top >= (THRESHOLD if row == 0 else SENTENCE_THRESHOLD):
-            kind = self.model.kind(s.vectors[row])
-            return Triage(self.emergency(kind, "classifier", s.texts[row], s.vectors[row]), probability=top)
-        return Triage(fever=self.model.fever(s.vectors[0]) >= FEVER, probability=top)
+            kind = self.model.kind_of(s.vectors[row], s.texts[row])
+            return Triage(self.emergency(kind, "classifier", s.texts[row], s.vectors[row], s.texts[row]), probability=top)
+        return Triage(fever=self.model.fever_of(s.vectors[0], s.texts[0]) >= FEVER, probability=top)

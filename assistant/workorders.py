@@ -1,8 +1,7 @@
 """Work orders of citizen requests: classify (type and department), file, look up, and the staff actions.
 
-Dispatch rules are data (seeds/departments.yaml). The classifier scores a message against each type's
-and each department's example requests with the router's embedder, plus a bonus for keywords; when
-the best department is not clearly ahead the order goes to the general dispatch queue.
+Dispatch rules are data (seeds/departments.yaml); which type and department a message is, is learned
+(assistant/intake.py).
 """
 
 from __future__ import annotations
@@ -13,41 +12,22 @@ import json
 import re
 import secrets
 import time
-from dataclasses import dataclass
-from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
-import numpy as np
 from sqlalchemy.exc import IntegrityError
 
 from assistant.db import WorkOrder
-from assistant.guardrails import mask_pii, normalize
+from assistant.guardrails import mask_pii
 from assistant.seeds import read
 
 STATES = ("received", "dispatched", "in_progress", "resolved", "closed")
 OPEN_STATES = ("received", "dispatched", "in_progress")
 NUMBER = re.compile(r"GD\s*-?\s*(\d{4})\s*-?\s*(\d{8})(?!\d)", re.IGNORECASE)
-# Calibrated on the examples in seeds/departments.yaml (never on bench/data/requests.yaml).
-TYPE_CUE_BONUS = 0.03
-KEYWORD_BONUS = 0.03
-MIN_SIMILARITY = 0.86
-MIN_MARGIN = 0.012
 MAX_REPLY = 2000
 
 
 class WorkOrderError(ValueError):
     """A staff action on a work order that cannot be done; the message says why."""
-
-
-@dataclass(frozen=True)
-class Classification:
-    """What a message is (complaint, help, suggestion, question) and which department owns it."""
-
-    kind: str
-    department: str
-    confidence: float
-    kind_scores: dict[str, float]
-    department_scores: dict[str, float]
 
 
 def rules() -> dict:
@@ -63,64 +43,6 @@ def departments() -> dict[str, dict]:
 def department_name(dept_id: str, lang: str) -> str:
     found = departments().get(dept_id)
     return found["name"][lang] if found else dept_id
-
-
-def _words(spec: dict) -> list[str]:
-    return [w.lower() for w in spec["zh"] + spec["en"]]
-
-
-def _hits(words: list[str], text: str) -> list[str]:
-    """The keywords in `text`; Latin keywords must start at a word boundary."""
-    return [w for w in words if (re.search(r"\b" + re.escape(w), text) if w.isascii() else w in text)]
-
-
-def _weight(hits: list[str]) -> float:
-    """A longer keyword says more than a short one; two strong keywords are the most that counts."""
-    return min(2.0, sum(1.5 if (len(w) >= 3 and not w.isascii()) or " " in w else 1.0 for w in hits))
-
-
-class Classifier:
-    """Scores a message against the labelled examples of types and departments (one embedder, cached)."""
-
-    def __init__(self, *, embedder) -> None:
-        self.embedder = embedder
-        data = rules()
-        self.types = data["types"]
-        self.departments = data["departments"]
-
-    @cached_property
-    def _type_matrices(self) -> dict[str, np.ndarray]:
-        return {k: self._embed(v["examples"]["zh"] + v["examples"]["en"]) for k, v in self.types.items()}
-
-    @cached_property
-    def _department_matrices(self) -> dict[str, np.ndarray]:
-        return {d["id"]: self._embed(d["examples"]["zh"] + d["examples"]["en"]) for d in self.departments}
-
-    def _embed(self, texts: list[str]) -> np.ndarray:
-        return self.embedder.queries(texts)
-
-    def classify(self, text: str, vector: np.ndarray | None = None) -> Classification:
-        clean = normalize(text).lower()
-        vector = self.embedder.query(text) if vector is None else vector
-        kinds = {k: float(np.max(m @ vector)) + TYPE_CUE_BONUS * min(2, len(_hits(_words(self.types[k]["cues"]), clean)))
-                 for k, m in self._type_matrices.items()}
-        scores, keyworded = {}, set()
-        for d in self.departments:
-            hits = _hits(_words(d["keywords"]), clean)
-            keyworded |= {d["id"]} if hits else set()
-            scores[d["id"]] = float(np.max(self._department_matrices[d["id"]] @ vector)) + KEYWORD_BONUS * _weight(hits)
-        ranked = sorted(scores.items(), key=lambda kv: -kv[1])
-        (best, top), (_, second) = ranked[0], ranked[1]
-        sure = top - second >= MIN_MARGIN and (best in keyworded or top >= MIN_SIMILARITY)
-        kind = max(kinds, key=kinds.get)
-        return Classification(kind=kind, department=best if sure else rules()["general"]["id"],
-                              confidence=round(top - second, 4), kind_scores=kinds, department_scores=scores)
-
-
-@lru_cache(maxsize=4)
-def classifier(embedder) -> Classifier:
-    """One classifier per embedder, so the example vectors are computed once per process."""
-    return Classifier(embedder=embedder)
 
 
 # ----- filing and looking up -------------------------------------------------------------------

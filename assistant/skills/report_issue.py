@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 
 from assistant import workorders
-from assistant.followup import resolve
-from assistant.guardrails import looks_like_question, mask_pii, phone_digits
+from assistant.question import split_questions
+from assistant.scope import OUT_OF_SCOPE
+from assistant.guardrails import mask_pii, phone_digits
 from assistant.prompts import render
 from assistant.skills import REGISTRY, skill
 
@@ -114,31 +115,49 @@ def take_details(ctx, text: str, slots: dict) -> None:
         keep_phone(ctx, slots, phone_digits(text))
 
 
-def _a_guide_answers(ctx) -> bool:
-    """A question is a question when a guide answers it, whatever the classifier thought."""
-    # "需要带哪些材料？" right after a guide answer is about that guide (a follow-up)
-    return any(a.follow_up or ctx.assistant.retriever.relevant(a.hits[:1], ctx.lang) for a in resolve(ctx))
+def status_question(text: str) -> bool:
+    """"我上次反映的问题处理得怎么样了", "GD2026-… 处理到哪了": a question about a filed order."""
+    return bool(_STATUS.search(text) or workorders.order_number(text))
 
 
 def start_report(ctx) -> None:
-    """Classify a new message: a question goes to guide Q&A, a request starts a work order."""
+    """A new request (the dialogue decided it is one): its type and department, then the details; a
+    question asked in the same message is answered with it."""
     if ctx.assistant.router.cued("handoff", ctx.query):  # "我要投诉这个机器人，找工作人员": a person, now
         ctx.skill = "handoff"
         REGISTRY["handoff"].handle(ctx)
         return
-    found = workorders.classifier(ctx.assistant.embedder).classify(ctx.query, ctx.vector)
-    if found.kind == "question" or (looks_like_question(ctx.query) and _a_guide_answers(ctx)):
-        ctx.skill = "guide_qa"
-        REGISTRY["guide_qa"].handle(ctx)
-        return
+    found = ctx.state.pop("intake", None) or vars(ctx.assistant.intake.classify(ctx.query, ctx.vector))
     slots = ctx.slots
-    slots.update(kind=found.kind, department=found.department, confidence=found.confidence)
+    slots.update(kind=found["kind"] if found["kind"] != "question" else "help", department=found["department"],
+                 confidence=found["confidence"])
     if _BARE.match(ctx.query.strip()):
         ctx.ask("what", _t(ctx, "ask_what"))
         return
-    slots["what"] = mask_pii(ctx.query)
+    slots["what"] = mask_pii(ctx.assistant.intake.gist(ctx.text))
     take_details(ctx, ctx.query, slots)
     proceed(ctx)
+    answer_questions_too(ctx)
+
+
+def answer_questions_too(ctx) -> None:
+    """The question parts of a message that is mostly a request, answered under the request's reply."""
+    parts = split_questions(ctx.query)
+    if len(parts) < 2 or ctx.reply is None:
+        return
+    for part in parts:
+        if ctx.assistant.intake.classify(part).kind != "question":
+            continue
+        vector = ctx.assistant.embedder.query(part)
+        hits = ctx.assistant.retriever.retrieve(part, k=5, vector=vector)
+        if not hits or ctx.assistant.scope.out_of_scope(vector, hits, ctx.lang) >= OUT_OF_SCOPE:
+            continue
+        answer = ctx.assistant.composer.compose(part, hits, ctx.lang, vector)
+        if answer.answerable:
+            reply = ctx.reply
+            reply.text += "\n\n" + _t(ctx, "also_answered", question=part) + "\n" + answer.text
+            reply.citations = answer.citations
+            return
 
 
 def proceed(ctx) -> None:
@@ -163,8 +182,9 @@ def answer_slot(ctx, awaiting: str) -> None:
     """The citizen's answer to the detail asked for; other details in it are kept as well."""
     s, text = ctx.slots, ctx.query.strip()
     if awaiting == "what":
-        found = workorders.classifier(ctx.assistant.embedder).classify(text, ctx.vector)
-        s.update(what=mask_pii(text), department=found.department, confidence=found.confidence)
+        found = ctx.assistant.intake.classify(text, ctx.vector)
+        s.update(what=mask_pii(ctx.assistant.intake.gist(ctx.text)), department=found.department,
+                 confidence=found.confidence)
         if found.kind != "question":
             s["kind"] = found.kind
     elif awaiting == "phone":
@@ -214,7 +234,7 @@ def correct(ctx) -> bool:
     elif field == "since":
         s["since"] = find_since(value) or mask_pii(value)[:64]
     elif value:
-        found = workorders.classifier(ctx.assistant.embedder).classify(value)
+        found = ctx.assistant.intake.classify(value)
         s.update(what=mask_pii(value), department=found.department, confidence=found.confidence)
     else:
         s.pop("what", None)
