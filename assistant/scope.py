@@ -140,15 +140,15 @@ def retrieval_features(assistant, text: str, vector: np.ndarray, lang: str) -> t
 
 
 def train_scope(assistant, *, folds: int = 5) -> ScopeModel:
-    """Train the out-of-scope model on scope.jsonl against the assistant's index (features need
-    retrieval) and write it to seeds/models/scope.pkl: `citydesk train`."""
+    """Train the out-of-scope model on scope.jsonl against the assistant's index (its features need
+    retrieval): `citydesk train`."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import StratifiedKFold
 
     from assistant.guardrails import detect_language
 
     texts, labels = scope_data()
-    vectors = assistant.embedder.queries(texts, cache=assistant.settings.home / "cache")
+    vectors = assistant.embedder.queries(texts)
     out = np.array([label == "out" for label in labels])
     rows = []
     for text, vector in zip(texts, vectors):
@@ -166,7 +166,6 @@ def train_scope(assistant, *, folds: int = 5) -> ScopeModel:
                                            monotonic_cst=[-1, 1, -1, -1, 0]).fit(features, out)
     model = ScopeModel(vectors=vectors.astype(np.float16), out=out, trees=Trees.from_sklearn(trees),
                        embedder=assistant.embedder.name, data=digest(texts, labels))
-    model.save(VERSIONED / "scope.npz")
     return model
 
 
@@ -181,16 +180,17 @@ class Scope:
     def _model(self) -> ScopeModel | None:
         with self._lock:
             texts, labels = scope_data()
-            try:
-                model = ScopeModel.load(VERSIONED / "scope.npz")
-            except (OSError, ValueError, KeyError) as exc:
-                log.warning("out-of-scope model unreadable (%s): run `citydesk train`", exc)
-                return None
-            if model.embedder != self.assistant.embedder.name or model.data != digest(texts, labels):
-                log.warning("the out-of-scope model was built for another embedder or data: run `citydesk train`;"
-                            " until then only the relevance rule decides")
-                return None
-            return model
+            home = self.assistant.settings.home / "models" / "scope.npz"
+            for path in (VERSIONED / "scope.npz", home):
+                try:
+                    model = ScopeModel.load(path)
+                except (OSError, ValueError, KeyError):
+                    continue
+                if model.embedder == self.assistant.embedder.name and model.data == digest(texts, labels):
+                    return model
+            log.warning("no out-of-scope model for this embedder and data: run `citydesk train` (it needs an"
+                        " index); until then only the relevance rule decides")
+            return None
 
     @cached_property
     def _ellipsis(self) -> LinearModel:

@@ -247,7 +247,7 @@ class Triager:
                 if model.embedder == self.embedder.name and model.data == wanted:
                     return model
             log.warning("training the emergency triage for %s (data or embedder changed)", self.embedder.name)
-            model = train_triage(self.embedder, cache=self.home / "cache" if self.home else None)
+            model = train_triage(self.embedder)
             if self.home:
                 (self.home / "models").mkdir(parents=True, exist_ok=True)
                 model.save(self.home / "models" / "triage.npz")

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 _ITEM = re.compile(r"^(\s*)(?:\d{1,2}[.、．)）]|[（(]\d{1,2}[)）]|[-*•·]|[①-⑳])\s*")
 _TABLE = re.compile(r"^\s*\|")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
-_SENTENCE = re.compile(r"[^。！？!?；;]+(?:[。！？!?；;]+|$)|(?<=[.!?])\s+")
 _EN_SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=[A-Z0-9(\"'])")
 
 
@@ -80,8 +79,11 @@ def blocks(text: str) -> list[Block]:
         m = _ITEM.match(line)
         if m and not m.group(1):
             lead = ""
-            if para and re.search(r"[：:]\s*$", para[-1]):
-                lead = para.pop()
+            if para and re.search(r"[：:]\s*$", para[-1]):  # "标准如下：" introduces the list
+                sentences = _sentences(para.pop())
+                lead = sentences.pop()
+                if sentences:
+                    para.append("".join(sentences))
             flush_para()
             items: list[str] = []
             while i < len(lines) and lines[i].strip():

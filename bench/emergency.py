@@ -96,7 +96,7 @@ def cross_validate(rows: list[dict], vectors: np.ndarray, embedder, folds: int) 
 
 
 def suite_turns() -> list[dict]:
-    """Every citizen turn of the answer-quality suites: a realistic mix of what triage sees."""
+    """Every citizen turn of the answer-quality suites (not the held-out one): a realistic mix."""
     import yaml
 
     out = []

@@ -55,3 +55,35 @@ def test_route_api_reports_skill_score_and_runner_up(small_assistant):
     assert small_assistant.route("what is the capital of France").skill == "out_of_scope"
     guide = small_assistant.route("结婚登记需要什么材料")
     assert guide.skill in ("guide_qa", "permits") and (guide.domain == "civil_affairs" or guide.skill == "permits")
+
+
+def test_an_emergency_wins_while_a_skill_waits_for_a_slot(small_assistant):
+    asking = small_assistant.ask("帮我约明天第一人民医院心内科")
+    assert asking.status == "asking"
+    alarm = small_assistant.ask("等一下，我妈现在突然昏过去了叫不醒", session_id=asking.session_id)
+    assert alarm.status == "emergency" and "120" in alarm.data["numbers"]
+
+
+def test_a_crisis_reported_for_a_friend_puts_the_crisis_line_first_and_speaks_to_the_helper(small_assistant):
+    reply = small_assistant.ask("我朋友刚才说他不想活了")
+    assert reply.status == "emergency" and reply.data["numbers"][0] == "12356" and reply.data["for_someone_else"]
+    assert "陪在他/她身边" in reply.text
+    own = small_assistant.ask("我真的不想活了")
+    assert own.data["numbers"][0] != "12356" and not own.data["for_someone_else"] and "12356" in own.text
+
+
+def test_fever_with_cough_is_not_a_plain_booking(small_assistant):
+    reply = small_assistant.ask("发烧38度5还咳嗽，去哪看")
+    assert reply.status != "emergency" and reply.skill != "health_booking"
+
+
+def test_a_request_becomes_one_and_a_question_in_it_is_answered_too(small_assistant):
+    reply = small_assistant.ask("小区路灯坏了一个星期了，另外问一下办护照要多少钱")
+    assert reply.skill == "report_issue" and reply.status == "asking" and "120元" in reply.text
+
+
+def test_a_long_complaint_is_summarised_in_the_citizens_own_words(small_assistant):
+    text = ("我家楼下那家烧烤店从去年开始每天晚上营业到凌晨两三点，油烟直接往我们楼上飘，窗户都不敢开，"
+            "老人孩子被呛得咳嗽，跟老板说了好多次也不听，物业说管不了，实在忍无可忍了，希望有关部门尽快来查一查")
+    reply = small_assistant.ask(text)
+    assert reply.skill == "report_issue" and "烧烤店" in reply.text and text not in reply.text

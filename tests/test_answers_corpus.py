@@ -1,0 +1,67 @@
+"""Answers that answer, on the whole demo city: the unit that answers, yes/no with a stated value,
+several questions, follow-ups, look-alikes refused, and the text as written."""
+
+import re
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def ask(desk, *turns):
+    reply, session = None, None
+    for text in turns:
+        reply = desk.ask(text, session_id=session)
+        session = reply.session_id
+    return reply
+
+
+def test_a_benefit_amount_is_not_answered_with_the_application_fee(corpus_assistant):
+    reply = ask(corpus_assistant, "90岁老人高龄津贴一个月多少钱")
+    assert reply.status == "answered" and "300元" in reply.text and "申领免费" not in reply.text
+    assert len(reply.text) < 400
+
+
+def test_a_stated_age_is_compared_with_the_guides_threshold(corpus_assistant):
+    young = ask(corpus_assistant, "我今年65岁，能领高龄津贴吗？")
+    assert "80周岁" in young.text and "不在这个条件之内" in young.text
+    old = ask(corpus_assistant, "我今年85岁，户口在澄湾，能领高龄津贴吗？")
+    assert "80周岁" in old.text and "在这个条件之内" in old.text and "不在这个条件之内" not in old.text
+
+
+def test_a_lost_passport_is_answered_from_the_replacement_parts(corpus_assistant):
+    reply = ask(corpus_assistant, "护照丢了怎么办")
+    assert re.search("挂失|补发|遗失", reply.text) and reply.citations[0].doc == "permits/passport.md"
+
+
+def test_two_questions_in_one_message_get_two_answers(corpus_assistant):
+    reply = ask(corpus_assistant, "临时身份证多少钱？几天能拿")
+    assert "10元" in reply.text and "3个工作日" in reply.text
+    assert "1." in reply.text and "2." in reply.text and len(reply.citations) >= 1
+
+
+def test_an_elliptical_follow_up_stays_on_the_topic_and_a_new_topic_replaces_it(corpus_assistant):
+    where = ask(corpus_assistant, "办护照要多少钱", "在哪里办？")
+    assert where.status == "answered" and "市民大道88号" in where.text and where.citations[0].doc == "permits/passport.md"
+    fee = ask(corpus_assistant, "How much is a passport?", "how long does it take?")
+    assert "7 working days" in fee.text
+    switched = ask(corpus_assistant, "办护照要多少钱", "公积金贷款最多能贷多少")
+    assert switched.citations[0].doc.startswith("housing_fund/")
+
+
+@pytest.mark.parametrize("question", ["上海积分落户需要什么条件", "澄湾市明天天气怎么样？", "澄湾地铁5号线什么时候开通",
+                                      "高龄津贴明年会不会涨？", "How many points do I need for a Beijing hukou?",
+                                      "帮我写一首关于秋天的诗"])
+def test_look_alikes_the_city_does_not_answer_are_refused_with_12345(corpus_assistant, question):
+    reply = ask(corpus_assistant, question)
+    assert reply.status == "refused" and "12345" in reply.text
+
+
+def test_full_width_punctuation_of_the_guide_is_kept(corpus_assistant):
+    reply = ask(corpus_assistant, "办护照要带什么材料")
+    assert "《中国公民出入境证件申请表》（现场填写" in reply.text
+
+
+def test_a_lost_card_is_a_question_not_a_complaint(corpus_assistant):
+    reply = ask(corpus_assistant, "社保卡掉了咋整")
+    assert reply.skill == "guide_qa" and reply.status == "answered"

