@@ -22,7 +22,7 @@ from assistant.extractive import combine
 from assistant.followup import Ask
 from assistant.intake import LONG, REQUEST
 from assistant.question import split_questions
-from assistant.skills.report_issue import status_question
+from assistant.skills.report_issue import speaks_to_the_skill
 from assistant.scope import OUT_OF_SCOPE
 from assistant.prompts import render
 from assistant.sensitive import word_list
@@ -173,7 +173,7 @@ def continue_or_route(ctx: TurnContext) -> None:
             return
         ctx.end_skill()
     ctx.skill = best if best_score >= SKILL_THRESHOLD else "guide_qa"
-    if ctx.skill in ("guide_qa", "report_issue") and not (ctx.skill == "report_issue" and status_question(ctx.query)):
+    if ctx.skill in ("guide_qa", "report_issue") and not (ctx.skill == "report_issue" and speaks_to_the_skill(ctx.query)):
         # a question or a request to the city: the request classifier decides, whatever guide looks similar
         ctx.skill = "report_issue" if _is_request(ctx) else "guide_qa"
     ctx.route = Route(skill=ctx.skill, score=best_score, runner_up=runner if ctx.skill == best else best,
@@ -234,8 +234,10 @@ def compose_answer(ctx: TurnContext) -> None:
     ctx.state["topic"] = {"doc": best.doc, "title": best.title, "domain": best.domain}
     extractive = combine([a.text for a in asks], answers, ctx.lang)
     if ctx.assistant.llm is not None:
-        from assistant.generate import stream_answer
+        from assistant.generate import condense, stream_answer
 
+        if any(a.follow_up for a in asks) and "fever" not in ctx.flags:
+            condense(ctx, fallback=ctx.query)  # "what about the fee?" written out whole for the LLM
         ctx.answer_stream = stream_answer(ctx, list({h.chunk.id: h for h in used}.values()), extractive)
         return
     ctx.finish(extractive.text, "answered", extractive.citations)

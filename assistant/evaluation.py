@@ -63,6 +63,9 @@ class CorpusIndex:
     def chunks(self, ids: list[str]) -> dict[str, Chunk]:
         return {i: self._chunks[i] for i in ids if i in self._chunks}
 
+    def docs_of(self, ids: list[str]) -> dict[str, str]:
+        return {i: self._chunks[i].doc for i in ids if i in self._chunks}
+
 
 def _cached_passages(embedder: Embedder, texts: list[str], cache: Path | None) -> np.ndarray:
     if cache is None:

@@ -39,6 +39,7 @@ DIRECT_CHARS = 300  # a direct answer quotes at most about this much
 CLOSE = 0.8        # units scoring this close to the best one are quoted with it
 RELATED_MARGIN = 0.03
 _NAMED_ITEM = re.compile(r"^\s*\S{1,4}\s*(?:\*\*[^*]{1,20}\*\*|[^，。,.:：]{1,16})[：:]")
+_PARENS = re.compile(r"[（(][^）)]*[）)]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _WORD = re.compile(r"[a-z0-9]+")
 _EN_STOP = frozenset("the a an of to is are in on for and or do does i my me what how can it be with at by from this that "
@@ -135,8 +136,9 @@ class Composer:
         n = max(len(all_units), 1)
         asked = Counter(_terms(question.text))
         # only the question's words that the guide uses count: "多少" or "交多" say nothing about which unit
-        # nor do the guide's own title words ("专项附加扣除" in the deductions guide): they name the guide
-        title = set(_terms(self._title(doc)))
+        # nor do the guide's own title words ("专项附加扣除" in the deductions guide): they name the guide;
+        # a title's parentheses list what it covers ("Adult Vaccines (Flu, HPV, Rabies)"): those count
+        title = set(_terms(_PARENS.sub(" ", self._title(doc))))
         weight = {t: math.log((n + 1) / (df[t] + 0.5)) for t in asked if df.get(t) and t not in title}
         total = sum(weight.values()) or 1.0
         vocab = vocabulary()

@@ -34,11 +34,18 @@ MAX_QUESTION_CHARS = 200
 
 
 def given_passages(relevant: list[Hit], extractive: Answer, index: "Index") -> list[Chunk]:
-    """The passages the LLM sees: the section the extractive answer quotes first, then the other hits."""
+    """The passages the LLM sees: the section the extractive answer quotes first, then the rest of that
+    guide (its retrieved chunks first), keeping the last place for the best hit of another guide."""
     first = extractive.citations[0]
-    quoted = [c for c in index.chunks_of(first.doc) if c.id == first.chunk_id or c.section == first.section]
+    guide = index.chunks_of(first.doc)
+    quoted = [c for c in guide if c.id == first.chunk_id or c.section == first.section]
+    own = [h.chunk for h in relevant if h.doc == first.doc]
+    others = [h.chunk for h in relevant if h.doc != first.doc]
     chunks: dict[str, Chunk] = {}
-    for chunk in quoted + [h.chunk for h in relevant]:
+    for chunk in quoted + own + guide:
+        if len(chunks) < MAX_PASSAGES - (1 if others else 0):
+            chunks.setdefault(chunk.id, chunk)
+    for chunk in others:
         if len(chunks) < MAX_PASSAGES:
             chunks.setdefault(chunk.id, chunk)
     return list(chunks.values())

@@ -18,8 +18,9 @@ RRF_K = 60
 DEFAULT_METHOD = "score"
 DEFAULT_LEXICAL_WEIGHT = 0.5
 DEFAULT_CROSS_LINGUAL = 0.05
-MAIN_LANGUAGE = "zh"
-DOC_SUPPORT = 0.5  # the language most guides are written in
+MAIN_LANGUAGE = "zh"  # the language most guides are written in
+DOC_SUPPORT = 0.5  # a guide's support: its best chunk's score plus this times its second best
+PER_GUIDE = 2      # chunks of one guide before the next guide's
 # When a passage counts as relevant, by the question's language: dense similarity of at least
 # `dense`, or at least `dense_with_words` when the passage also shares words with the question
 # (BM25 >= `words`). Calibrated for multilingual-e5-small on the regression questions against
@@ -88,7 +89,16 @@ def by_guide(ranked: list[tuple[str, float]], index: Index) -> list[tuple[str, f
         per.setdefault(docs.get(cid, cid), []).append(score)
     support = {d: v[0] + DOC_SUPPORT * (v[1] if len(v) > 1 else 0.0) for d, v in per.items()}
     order = {d: i for i, d in enumerate(sorted(support, key=lambda d: -support[d]))}
-    return sorted(ranked, key=lambda item: (order[docs.get(item[0], item[0])], -item[1]))
+    ranked = sorted(ranked, key=lambda item: (order[docs.get(item[0], item[0])], -item[1]))
+    # each guide's PER_GUIDE best chunks first, then the rest: the first five hits name several guides,
+    # so the second-best guide is still there to answer when the best one cannot
+    seen: dict[str, int] = {}
+    head, tail = [], []
+    for item in ranked:
+        doc = docs.get(item[0], item[0])
+        seen[doc] = seen.get(doc, 0) + 1
+        (head if seen[doc] <= PER_GUIDE else tail).append(item)
+    return head + tail
 
 
 class Retriever:

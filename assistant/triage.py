@@ -80,16 +80,24 @@ class Signals:
 @lru_cache(maxsize=1)
 def training_rows() -> tuple[dict, ...]:
     """Labelled phrasings (seeds/training/emergency.jsonl) and, as "none", the everyday turns of a
-    conversation (names, numbers, yes, greetings: calm_turns.jsonl), the citizens' questions of
-    scope.jsonl and the requests of requests/*.jsonl that name no emergency word: without them the
+    conversation (names, numbers, yes, greetings: calm_turns.jsonl), everyday problems said urgently
+    ("社保卡掉了咋整", "急死了我的快递呢": calm_everyday.jsonl), the citizens' questions of scope.jsonl
+    that name no emergency word and every labelled request of requests/*.jsonl: without them the
     classifier has only seen near-misses and takes "张伟" or "你好" for a cry for help."""
     rows = read_jsonl(TRAINING / "emergency.jsonl") + read_jsonl(TRAINING / "calm_turns.jsonl")
+    everyday = TRAINING / "calm_everyday.jsonl"
+    rows += read_jsonl(everyday) if everyday.exists() else []
     data = yaml.safe_load((PROMPTS_DIR / "emergency.yaml").read_text(encoding="utf-8"))
     word = re.compile("|".join(f"(?:{p})" for spec in data["kinds"].values() for p in spec["patterns"]), re.I)
-    calm = [r["text"] for r in read_jsonl(TRAINING / "scope.jsonl")]
+    # a question that names an emergency word may be one asked in the middle of it ("someone fell into the
+    # river, how can I help?"): only those without such a word are calm for certain
+    calm = [r["text"] for r in read_jsonl(TRAINING / "scope.jsonl") if not word.search(normalize(r["text"]).lower())]
+    # the requests were labelled complaint, help, suggestion or question by their authors: a street
+    # light, a fire lane blocked by cars, "last month a kitchen caught fire and the engine could not get
+    # in" are reports to a department, and the classifier needs to see them as such
     for path in sorted((TRAINING / "requests").glob("*.jsonl")):
         calm += [r["text"] for r in read_jsonl(path)]
-    rows += [{"text": t, "kind": "none", "topic": "city_question"} for t in calm if not word.search(normalize(t).lower())]
+    rows += [{"text": t, "kind": "none", "topic": "city_question"} for t in calm]
     return tuple(rows)
 
 

@@ -1,4 +1,4 @@
-"""Work orders: classification, filing once, due times, the staff actions and their guarded HTTP routes."""
+"""Work orders: the intake classifier on requests, filing once, due times, the staff actions and their guarded HTTP routes."""
 
 import secrets
 import time
@@ -33,15 +33,18 @@ def file(assistant, department="urban-management", phone=PHONE, description="人
     ("how do I apply for a residence permit", "question", None),
 ])
 def test_classifier_tells_type_and_department(small_assistant, text, kind, department):
-    found = workorders.classifier(small_assistant.embedder).classify(text)
+    found = small_assistant.intake.classify(text)
     assert found.kind == kind
     if department:
         assert found.department == department
 
 
 def test_an_unclear_owner_goes_to_the_general_dispatch_queue(small_assistant):
-    found = workorders.classifier(small_assistant.embedder).classify("你好，我有点事想说一下")
-    assert found.department == "dispatch"
+    # several problems of several departments, each saying it is not theirs: the 12345 queue sorts it out
+    found = small_assistant.intake.classify("菜市场门口摊贩占道、车辆乱停、垃圾乱堆，找了好几个部门都说不归他们管")
+    assert found.kind == "complaint" and found.department == "dispatch"
+    # a message with nothing in it yet is not filed anywhere: the citizen is asked what happened
+    assert small_assistant.intake.classify("你好，我有点事想说一下").kind == "question"
 
 
 def test_filing_stores_masked_data_and_dispatches_with_a_due_time(small_assistant):

@@ -120,6 +120,12 @@ def status_question(text: str) -> bool:
     return bool(_STATUS.search(text) or workorders.order_number(text))
 
 
+def speaks_to_the_skill(text: str) -> bool:
+    """A status question, a bare "我要投诉" or a repeated "确认" after filing: said to this skill itself,
+    so the skill answers it, not the request classifier."""
+    return status_question(text) or bool(_YES.match(text.strip()) or _BARE.match(text.strip()))
+
+
 def start_report(ctx) -> None:
     """A new request (the dialogue decided it is one): its type and department, then the details; a
     question asked in the same message is answered with it."""
