@@ -18,7 +18,7 @@ import gradio as gr  # noqa: E402
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile  # noqa: E402
 from fastapi.exceptions import RequestValidationError  # noqa: E402
 from fastapi.routing import APIRoute  # noqa: E402
-from fastapi.responses import HTMLResponse, JSONResponse  # noqa: E402
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse  # noqa: E402
 from pydantic import BaseModel, Field  # noqa: E402
 from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
 
@@ -91,7 +91,10 @@ def create_app(assistant: Assistant, *, staff_token: str | None = None, rate_lim
     @app.post("/api/chat", tags=["citizen"], dependencies=[Depends(limited)])
     def chat(request: ChatRequest):
         """One turn: the reply with its status, skill, citations and session id."""
-        return assistant.ask(request.message, session_id=request.session_id, lang=request.lang).as_json()
+        out = assistant.ask(request.message, session_id=request.session_id, lang=request.lang).as_json()
+        for citation in out["citations"]:
+            citation["link"] = assistant.settings.guide_link(citation["doc"])
+        return out
 
     @app.get("/api/sessions/{session_id}", tags=["citizen"], dependencies=[Depends(limited)])
     def session(session_id: str):
@@ -195,6 +198,12 @@ def _add_staff_routes(app: FastAPI, assistant: Assistant, token: str, limited) -
 
     guarded = [Depends(staff_only)]
     add_order_routes(app, assistant, guarded)
+
+    @app.get("/staff", include_in_schema=False)
+    def staff_page(request: Request):
+        """The staff page as documented, without the trailing slash the mounted app needs."""
+        query = request.url.query
+        return RedirectResponse("/staff/" + (f"?{query}" if query else ""), status_code=307)
 
     @app.get("/api/staff/files", tags=["staff"], dependencies=guarded)
     def files():

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import quote
 
 PREFIX = "CITYDESK_"
 
@@ -87,6 +88,8 @@ class Settings:
     llm_retries: int = _setting(1, _number(int, allow_zero=True), "retries of a failed LLM call")
     judge_model: str = _setting("", doc="model for LLM-as-judge metrics in `citydesk eval --llm` (default: LLM_MODEL)")
     staff_token: str = _setting("", doc="token for the staff page; unset disables it")
+    public_url: str = _setting("", _url, "the address citizens reach this server at (https://desk.example.gov); "
+                               "guide links in API replies are absolute when set, relative when unset")
     host: str = _setting("127.0.0.1", doc="address the web server binds")
     port: int = _setting(7860, _port, "port the web server binds")
     rate_limit: int = _setting(60, _number(int, allow_zero=True),
@@ -98,6 +101,10 @@ class Settings:
     sensitive_words: Path = _setting(Path(__file__).resolve().parent.parent / "prompts" / "sensitive_words.txt", Path,
                                      "the sensitive-word list (plain text, one entry per line) replies and requests are checked against")
     min_score: float = _setting(0.0, _number(float, allow_zero=True), "override of the calibrated 'nothing relevant' threshold (0 = calibrated)")
+
+    def guide_link(self, doc: str) -> str:
+        """Where a cited guide can be read: `/guides/<doc>` on this server, absolute with PUBLIC_URL."""
+        return f"{self.public_url}/guides/{quote(doc)}"
 
     @property
     def index_dir(self) -> Path:

@@ -51,6 +51,16 @@ class Message(Base):
     created: Mapped[float] = mapped_column(Float, default=time.time)
 
 
+class Thread(Base):
+    """A stateless OpenAI client's conversation so far, as a digest of its messages, and the session
+    that answered its last turn: the client's next request, carrying that history, continues a copy."""
+
+    __tablename__ = "threads"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    created: Mapped[float] = mapped_column(Float, default=time.time)
+
+
 class Hospital(Base):
     __tablename__ = "hospitals"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

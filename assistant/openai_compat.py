@@ -1,8 +1,9 @@
 """An OpenAI-compatible chat API (`POST /v1/chat/completions`, `GET /v1/models`) over the assistant.
 
 Any OpenAI client or channel adapter can talk to citydesk. The last user message is the turn; the
-session comes from the `X-Session-Id` header, else from the `user` field (hashed), else a new one,
-and is returned in `X-Session-Id` and `citydesk.session_id`. Citations are appended to the message
+session comes from the `X-Session-Id` header, else from the `user` field (hashed), else from the
+history in `messages` (a stateless client sends the whole conversation each time: its follow-up
+continues a copy of the session that gave the last answer), else a new one, and is returned in `X-Session-Id` and `citydesk.session_id`. Citations are appended to the message
 text and given as an extra `citations` field. A stream carries only the final, verified reply
 (cut into pieces): a channel cannot take back text an answer check would have replaced.
 """
@@ -19,6 +20,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant import tokens
+from assistant.db import Conversation, Message, Thread
 from assistant.prompts import render
 from assistant.types import Reply
 
@@ -56,16 +58,50 @@ def session_for(request: Request, body: CompletionRequest) -> str | None:
     return None
 
 
-def with_sources(reply: Reply) -> str:
+def _dialogue(messages: list[ChatMessage]) -> list[list[str]]:
+    return [[m.role, message_text(m.content).strip()] for m in messages if m.role in ("user", "assistant")]
+
+
+def _digest(dialogue: list[list[str]]) -> str:
+    return hashlib.sha256(json.dumps(dialogue, ensure_ascii=False).encode()).hexdigest()
+
+
+def session_from_history(assistant, messages: list[ChatMessage]) -> str | None:
+    """For a client that sends its history instead of a session: a new session holding a copy of the
+    one that answered that history (a copy, so two clients with the same history never share one)."""
+    earlier = _dialogue(messages[:-1])
+    if not any(role == "assistant" for role, _ in earlier):
+        return None
+    with assistant.sessions.begin() as db:
+        thread = db.get(Thread, _digest(earlier))
+        old = db.get(Conversation, thread.session_id) if thread else None
+        if old is None:
+            return None
+        new = Conversation(lang=old.lang, state=dict(old.state or {}))
+        db.add(new)
+        db.flush()
+        db.add_all(Message(session_id=new.id, role=m.role, text=m.text, status=m.status, skill=m.skill,
+                           citations=m.citations, latency_ms=m.latency_ms, created=m.created)
+                   for m in db.query(Message).filter_by(session_id=old.id).order_by(Message.id))
+        return new.id
+
+
+def remember_thread(assistant, messages: list[ChatMessage], content: str, session_id: str) -> None:
+    """Note which session answered this history with `content`, for the client's next request."""
+    with assistant.sessions.begin() as db:
+        db.merge(Thread(digest=_digest(_dialogue(messages) + [["assistant", content.strip()]]), session_id=session_id))
+
+
+def with_sources(reply: Reply, settings) -> str:
     """The reply text followed by its numbered sources, for channels that show text only."""
     if not reply.citations:
         return reply.text
-    lines = [f"[{c.n}] {c.title} · {c.section} — /guides/{c.doc}" for c in reply.citations]
+    lines = [f"[{c.n}] {c.title} · {c.section} — {settings.guide_link(c.doc)}" for c in reply.citations]
     return reply.text + "\n\n" + render("sources_text", reply.lang, file="web") + "\n" + "\n".join(lines)
 
 
-def extras(reply: Reply) -> dict:
-    return {"citations": [c.as_json() for c in reply.citations],
+def extras(reply: Reply, settings) -> dict:
+    return {"citations": [c.as_json() | {"link": settings.guide_link(c.doc)} for c in reply.citations],
             "citydesk": {"status": reply.status, "skill": reply.skill, "session_id": reply.session_id,
                          "lang": reply.lang, "data": reply.data}}
 
@@ -89,23 +125,30 @@ def add_openai_routes(app: FastAPI, assistant, limiter) -> None:
         text = message_text(asked[-1].content)
         reply_id, created = "chatcmpl-" + secrets.token_hex(12), int(time.time())
         session_id = session_for(request, body)
+        stateless = session_id is None
+        if stateless:
+            session_id = session_from_history(assistant, body.messages)
+        remember = (lambda content, sid: remember_thread(assistant, body.messages, content, sid)) if stateless \
+            else None
         if body.stream:
             headers = {"Cache-Control": "no-cache", **({"X-Session-Id": session_id} if session_id else {})}
-            return StreamingResponse(_stream(assistant, text, session_id, reply_id, created, body.model),
+            return StreamingResponse(_stream(assistant, text, session_id, reply_id, created, body.model, remember),
                                      media_type="text/event-stream", headers=headers)
         reply = assistant.ask(text, session_id=session_id)
-        content = with_sources(reply)
+        content = with_sources(reply, assistant.settings)
+        if remember:
+            remember(content, reply.session_id)
         prompt_tokens = tokens.count(text)
         completion_tokens = tokens.count(content)
         payload = {"id": reply_id, "object": "chat.completion", "created": created, "model": body.model,
                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
                                 "finish_reason": "stop"}],
                    "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                             "total_tokens": prompt_tokens + completion_tokens}, **extras(reply)}
+                             "total_tokens": prompt_tokens + completion_tokens}, **extras(reply, assistant.settings)}
         return JSONResponse(payload, headers={"X-Session-Id": reply.session_id})
 
 
-def _stream(assistant, text: str, session_id: str | None, reply_id: str, created: int, model: str):
+def _stream(assistant, text: str, session_id: str | None, reply_id: str, created: int, model: str, remember=None):
     def chunk(delta: dict, finish: str | None = None, **extra) -> str:
         data = {"id": reply_id, "object": "chat.completion.chunk", "created": created, "model": model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
@@ -119,7 +162,7 @@ def _stream(assistant, text: str, session_id: str | None, reply_id: str, created
             yield chunk({"content": value})
         else:
             reply = value
-    content = with_sources(reply)
+    content = with_sources(reply, assistant.settings)
     if streamed and reply.text == streamed:
         content = content[len(streamed):]  # the verified answer went out as it came; only the sources follow
     elif streamed:
@@ -127,5 +170,7 @@ def _stream(assistant, text: str, session_id: str | None, reply_id: str, created
         content = "\n\n" + render("answer_replaced", reply.lang, file="web") + "\n\n" + content
     for start in range(0, len(content), PIECE):
         yield chunk({"content": content[start:start + PIECE]})
-    yield chunk({}, "stop", **extras(reply))
+    if remember:
+        remember(streamed + content, reply.session_id)
+    yield chunk({}, "stop", **extras(reply, assistant.settings))
     yield "data: [DONE]\n\n"

@@ -18,7 +18,7 @@ from typing import Callable
 
 from sqlalchemy import func, update
 
-from assistant import guardrails
+from assistant import guardrails, scope
 from assistant.db import Conversation, Feedback, Message, Ticket
 from assistant.knowledge.index import IngestBusy, IngestReport
 from assistant.knowledge.load import SUPPORTED, Rejected, load
@@ -27,6 +27,7 @@ DOMAIN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 MAX_NAME = 120
 MAX_COMMENT = 1000
 GAP_LIMIT = 200
+OUT_OF_SCOPE = "out_of_scope"  # the gaps group of questions no city guide should answer
 
 
 class StaffError(ValueError):
@@ -188,7 +189,8 @@ def gaps(assistant, limit: int = GAP_LIMIT) -> dict[str, list[dict]]:
     """Questions no guide answered and replies rated down, grouped by domain, most frequent first.
 
     A rated-down reply's domain is that of its first citation; otherwise the domain of the nearest
-    guide, however weak, so staff see which folder a new guide belongs in.
+    guide, however weak, so staff see which folder a new guide belongs in, unless the question is not
+    one the city handles (OUT_OF_SCOPE).
     """
     items = []
     with assistant.sessions() as db:
@@ -218,8 +220,14 @@ def gaps(assistant, limit: int = GAP_LIMIT) -> dict[str, list[dict]]:
 
 
 def _nearest_domain(assistant, question: str) -> str:
-    hits = assistant.retrieve(question, k=1)
-    return hits[0].chunk.domain if hits else "unknown"
+    """The domain of the nearest guide, or OUT_OF_SCOPE for a question the city does not handle
+    ("帮我写一首诗" is no gap in the emergency guides)."""
+    vector = assistant.embedder.query(question)
+    hits = assistant.retriever.retrieve(question, k=5, vector=vector)
+    lang = guardrails.detect_language(question, assistant.settings.language)
+    if not hits or assistant.scope.out_of_scope(vector, hits, lang) >= scope.OUT_OF_SCOPE:
+        return OUT_OF_SCOPE
+    return hits[0].chunk.domain
 
 
 # ----- numbers ---------------------------------------------------------------------------------

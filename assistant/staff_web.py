@@ -11,6 +11,7 @@ import datetime as dt
 import html
 import secrets
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import gradio as gr
 
@@ -39,30 +40,40 @@ def t(key: str, lang: str, **values) -> str:
     return render(key, lang, file="web", **values)
 
 
-def _when(stamp: float) -> str:
-    return dt.datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M")
+def _when(stamp: float, timezone: str) -> str:
+    """A time as the city reads it (CITYDESK_TIMEZONE), like the work orders and the citizen's replies."""
+    return dt.datetime.fromtimestamp(stamp, ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M") if stamp else ""
 
 
-def files_table(assistant, lang: str) -> dict:
-    rows = [[f["path"], f["status"], f["reason"], f["title"], f["chunks"]] for f in staff.files(assistant)]
-    return {"headers": t("files_columns", lang).split("|"), "data": rows or [["", "", "", "", ""]]}
+def files_table(assistant, lang: str, query: str = "") -> dict:
+    """The guides the index knows, last changed first, those matching `query` (path, title, status)."""
+    tz, wanted = assistant.settings.timezone, query.strip().lower()
+    rows = []
+    for f in sorted(staff.files(assistant), key=lambda f: -(f["indexed_at"] or 0.0)):
+        status = t(f"file_status_{f['status']}", lang)
+        if wanted and wanted not in f"{f['path']} {f['title']} {status} {f['status']}".lower():
+            continue
+        rows.append([f["path"], status, f["reason"], f["title"], f["chunks"], _when(f["indexed_at"] or 0.0, tz)])
+    return {"headers": t("files_columns", lang).split("|"), "data": rows or [[""] * 6]}
 
 
-def tickets_table(items: list[dict], lang: str) -> dict:
-    rows = [[i["number"], i["status"], i["claimed_by"], i["reason"], _when(i["created"])] for i in items]
+def tickets_table(items: list[dict], lang: str, timezone: str) -> dict:
+    rows = [[i["number"], t(f"ticket_status_{i['status']}", lang), i["claimed_by"],
+             t(f"ticket_reason_{i['reason']}", lang), _when(i["created"], timezone)] for i in items]
     return {"headers": t("tickets_columns", lang).split("|"), "data": rows or [["", "", "", "", ""]]}
 
 
-def gaps_markdown(groups: dict, lang: str) -> str:
+def gaps_markdown(groups: dict, lang: str, timezone: str) -> str:
     if not groups:
         return t("gaps_none", lang)
     out = []
     for domain, entries in groups.items():
-        out.append(f"### {html.escape(domain)} ({sum(e['count'] for e in entries)})")
+        name = t("gaps_out_of_scope", lang) if domain == staff.OUT_OF_SCOPE else domain
+        out.append(f"### {html.escape(name)} ({sum(e['count'] for e in entries)})")
         for e in entries:
             notes = "".join(f"<br>　“{html.escape(c)}”" for c in e["comments"][:3])
             out.append(f"- **{e['count']}×** {html.escape(e['question'])} "
-                       f"<small>({t('gap_' + e['kind'], lang)}, {_when(e['last'])})</small>{notes}")
+                       f"<small>({t('gap_' + e['kind'], lang)}, {_when(e['last'], timezone)})</small>{notes}")
     return "\n".join(out)
 
 
@@ -128,6 +139,7 @@ def build_staff(assistant, *, token: str, limiter) -> gr.Blocks:
                                 upload = gr.Button(i18n("upload_button"), variant="primary", elem_id="cd-upload-btn")
                                 reindex = gr.Button(i18n("reindex_button"), elem_id="cd-reindex")
                         guides_note = gr.Markdown(elem_id="cd-guides-note")
+                        file_filter = gr.Textbox(label=i18n("files_filter"), max_lines=1, elem_id="cd-files-filter")
                         files = gr.Dataframe(interactive=False, wrap=True, elem_id="cd-files")
                     with gr.Tab(i18n("tab_tickets"), elem_id="cd-tab-tickets"):
                         tickets_refresh = gr.Button(i18n("tickets_refresh"), size="sm")
@@ -182,16 +194,17 @@ def build_staff(assistant, *, token: str, limiter) -> gr.Blocks:
                 return False, "", gr.skip(), gr.skip()
             return try_sign_in(value, request)
 
-        def show_files(signed_in, request: gr.Request):
+        def show_files(signed_in, query, request: gr.Request):
             if not signed_in:
                 return gr.skip(), gr.skip()
-            return files_table(assistant, browser_lang(request)), gr.update(choices=staff.domains(assistant))
+            return files_table(assistant, browser_lang(request), query), gr.update(choices=staff.domains(assistant))
 
         def show_tickets(signed_in, request: gr.Request):
             if not signed_in:
                 return gr.skip(), gr.skip()
             items = staff.tickets(assistant)
-            return tickets_table(items, browser_lang(request)), gr.update(choices=[i["number"] for i in items])
+            return (tickets_table(items, browser_lang(request), assistant.settings.timezone),
+                    gr.update(choices=[i["number"] for i in items]))
 
         def show_orders(signed_in, department, state, request: gr.Request):
             if not signed_in:
@@ -224,7 +237,8 @@ def build_staff(assistant, *, token: str, limiter) -> gr.Blocks:
                      description=html.escape(item["description"]))
 
         def show_gaps(signed_in, request: gr.Request):
-            return gaps_markdown(staff.gaps(assistant), browser_lang(request)) if signed_in else gr.skip()
+            return gaps_markdown(staff.gaps(assistant), browser_lang(request), assistant.settings.timezone) \
+                if signed_in else gr.skip()
 
         def run_reindex(lang: str, progress: gr.Progress) -> str:
             progress(0, desc="indexing")
@@ -278,12 +292,14 @@ def build_staff(assistant, *, token: str, limiter) -> gr.Blocks:
         signed = sign_in.click(try_sign_in, given, [authed, login_note, main, login], **PRIVATE)
         loaded = demo.load(from_link, None, [authed, login_note, main, login], **PRIVATE)
         for event in (signed, loaded):
-            event.then(show_files, authed, [files, domain], **PRIVATE).then(
+            event.then(show_files, [authed, file_filter], [files, domain], **PRIVATE).then(
                 show_tickets, authed, [tickets, number], **PRIVATE).then(show_gaps, authed, gaps, **PRIVATE).then(
                 show_orders, [authed, order_dept, order_state], [orders, order], **PRIVATE)
         upload.click(do_upload, [authed, uploads, domain], [guides_note, uploads], **PRIVATE).then(
-            show_files, authed, [files, domain], **PRIVATE)
-        reindex.click(do_reindex, authed, guides_note, **PRIVATE).then(show_files, authed, [files, domain], **PRIVATE)
+            show_files, [authed, file_filter], [files, domain], **PRIVATE)
+        reindex.click(do_reindex, authed, guides_note, **PRIVATE).then(
+            show_files, [authed, file_filter], [files, domain], **PRIVATE)
+        file_filter.change(show_files, [authed, file_filter], [files, domain], **PRIVATE)
         tickets_refresh.click(show_tickets, authed, [tickets, number], **PRIVATE)
         number.change(show_transcript, [authed, number], transcript, **PRIVATE)
         for button, action in ((claim, "claim"), (close, "close")):

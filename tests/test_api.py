@@ -165,3 +165,10 @@ def test_the_web_chat_shares_the_rate_limit_and_says_so_politely(small_assistant
         assert limited["status"] == "rejected" and limited["session_id"] == first["session_id"]
         seconds = int(re.search(r"\d+", limited["reply"]).group())
         assert 1 <= seconds <= 30 and limited["reply"] == render("rate_limited", lang, file="web", seconds=seconds)
+
+
+def test_the_staff_page_opens_with_and_without_the_trailing_slash(server):
+    for path in ("/staff", "/staff/", "/staff?lang=en"):
+        page = httpx.get(server + path, follow_redirects=True, timeout=60)
+        assert page.status_code == 200 and page.url.path == "/staff/" and "gradio" in page.text.lower()
+    assert httpx.get(server + "/staff?lang=en").headers["location"] == "/staff/?lang=en"

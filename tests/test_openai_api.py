@@ -1,5 +1,7 @@
 """The OpenAI-compatible API, driven by the official `openai` client against a real server."""
 
+from dataclasses import replace
+
 import httpx
 import openai
 import pytest
@@ -90,3 +92,42 @@ def test_rate_limit_per_user(small_assistant):
         with pytest.raises(openai.RateLimitError):
             ask("dave")
         assert ask("erin").choices[0].message.content
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_stateless_client_continues_the_conversation_it_sends(server, stream):
+    api = client(server)
+
+    def complete(messages):
+        if not stream:
+            done = api.chat.completions.create(model="citydesk", messages=messages)
+            return done.choices[0].message.content, done.model_extra["citydesk"]
+        chunks = list(api.chat.completions.create(model="citydesk", messages=messages, stream=True))
+        return "".join(c.choices[0].delta.content or "" for c in chunks), chunks[-1].model_extra["citydesk"]
+
+    first_text, first = complete([{"role": "user", "content": "护照需要什么材料"}])
+    history = [{"role": "user", "content": "护照需要什么材料"}, {"role": "assistant", "content": first_text}]
+    follow_text, follow = complete(history + [{"role": "user", "content": "那要多少钱？"}])
+    assert follow["status"] == "answered" and "120" in follow_text and "passport" in follow_text
+    assert follow["session_id"] != first["session_id"], "the history continues in a copy of its session"
+    _, again = complete(history + [{"role": "user", "content": "那要多少钱？"}])
+    assert again["session_id"] not in (first["session_id"], follow["session_id"]), "no two clients share one"
+    # a history this server never answered is not anybody's conversation: the follow-up stands alone
+    _, stranger = complete([{"role": "user", "content": "护照需要什么材料"}, {"role": "assistant", "content": "别的回答"},
+                            {"role": "user", "content": "那要多少钱？"}])
+    assert stranger["status"] != "answered"
+
+
+def test_guide_links_are_absolute_with_a_public_url(small_assistant):
+    small_assistant.settings = replace(small_assistant.settings, public_url="https://desk.example.gov")
+    with serve_in_thread(create_app(small_assistant, rate_limit=1000)) as url:
+        done = client(url).chat.completions.create(model="citydesk", messages=[{"role": "user", "content": "办护照要多少钱"}])
+        link = "https://desk.example.gov/guides/permits/passport.md"
+        assert link in done.choices[0].message.content and done.model_extra["citations"][0]["link"] == link
+        rest = httpx.post(url + "/api/chat", json={"message": "办护照要多少钱"}, timeout=60).json()
+        assert rest["citations"][0]["link"] == link
+
+
+def test_guide_links_are_relative_without_one(server):
+    rest = httpx.post(server + "/api/chat", json={"message": "办护照要多少钱"}, timeout=60).json()
+    assert rest["citations"][0]["link"] == "/guides/permits/passport.md"

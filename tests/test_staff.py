@@ -1,12 +1,15 @@
 """Staff operations: safe uploads, re-indexing, the hand-off queue, the gaps to fill; and their HTTP API."""
 
+import datetime as dt
 import os
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from assistant import staff
 from assistant.api import create_app
+from assistant.staff_web import files_table, gaps_markdown, tickets_table
 from tests.live import serve_in_thread
 
 pytestmark = pytest.mark.integration
@@ -143,3 +146,31 @@ def test_staff_api_is_disabled_without_a_token(small_assistant):
     with serve_in_thread(create_app(small_assistant, staff_token="")) as url:
         response = httpx.get(url + "/api/staff/tickets", headers={"Authorization": "Bearer guess"})
         assert response.status_code == 403 and "CITYDESK_STAFF_TOKEN" in response.json()["error"]["message"]
+
+
+def test_the_guide_table_shows_the_newest_upload_first_and_filters(small_assistant):
+    staff.save_upload(small_assistant, filename="dog.md", data=DOG.encode(), domain="pets")
+    staff.reindex(small_assistant)
+    table = files_table(small_assistant, "zh")
+    assert table["headers"][-1] == "更新时间" and table["data"][0][0] == "pets/dog.md"
+    assert table["data"][0][1] == "已索引", "states in the page's language"
+    assert {row[0] for row in files_table(small_assistant, "zh", "passport")["data"]} == \
+        {"permits/passport.md", "permits/passport.en.md"}
+    assert [row[0] for row in files_table(small_assistant, "en", "DOG")["data"]] == ["pets/dog.md"]
+    assert files_table(small_assistant, "en", "pets")["data"][0][1] == "indexed"
+
+
+def test_tickets_and_gaps_show_the_city_time_in_the_page_language(small_assistant):
+    first = small_assistant.ask("办护照要多少钱")
+    small_assistant.ask("转人工", session_id=first.session_id)
+    [ticket] = staff.tickets(small_assistant)
+    city_time = dt.datetime.fromtimestamp(ticket["created"], ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    [row] = tickets_table([ticket], "zh", small_assistant.settings.timezone)["data"]
+    assert row[1] == "待处理" and row[3] == "市民要求转人工" and row[4] == city_time
+    [row] = tickets_table([ticket], "en", small_assistant.settings.timezone)["data"]
+    assert row[1] == "open" and row[3] == "asked for a person"
+    small_assistant.ask("帮我写一首关于秋天的诗")
+    groups = staff.gaps(small_assistant)
+    assert "帮我写一首关于秋天的诗" in str(groups[staff.OUT_OF_SCOPE]) and "emergency" not in groups
+    page = gaps_markdown(groups, "zh", small_assistant.settings.timezone)
+    assert "### 不属于本市办事范围 (1)" in page and "open" not in page

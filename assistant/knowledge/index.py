@@ -67,6 +67,12 @@ class IngestReport:
     embedded: int = 0
     seconds: float = 0.0
 
+    def __repr__(self) -> str:
+        """Counts, not file lists: a log line stays one line with hundreds of unchanged guides."""
+        return (f"IngestReport(indexed={len(self.indexed)}, unchanged={len(self.unchanged)}, "
+                f"removed={len(self.removed)}, rejected={len(self.rejected)}, chunks={self.chunks}, "
+                f"embedded={self.embedded}, seconds={self.seconds:.1f})")
+
     def as_json(self) -> dict:
         out = asdict(self)
         out["seconds"] = round(self.seconds, 2)
