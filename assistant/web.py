@@ -106,7 +106,23 @@ def status_html(reply: Reply, lang: str, turns: int) -> str:
     asks = html.escape(str(reply.data.get("asks_for", "")))
     shown = f'{t("skill_label", lang)}：{name} · ' if name and lang == "zh" else f'{t("skill_label", lang)}: {name} · ' if name else ""
     return (f'<div class="cd-status" data-status="{reply.status}" data-skill="{html.escape(reply.skill)}" '
-            f'data-asks="{asks}" data-turns="{turns}">{shown}{t("confirm_hint" if asks == "confirm" else "status_" + reply.status, lang)}</div>')
+            f'data-asks="{asks}" data-turns="{turns}">{shown}{t(_status_key(reply), lang)}</div>')
+
+
+def _status_key(reply: Reply) -> str:
+    """A stopped flow is not a cancelled booking: "已取消" only when something was cancelled."""
+    if reply.data.get("asks_for") == "confirm":
+        return "confirm_hint"
+    if reply.status == "cancelled" and not reply.data.get("code"):
+        return "status_stopped"
+    return "status_" + reply.status
+
+
+def confirm_labels(reply: Reply, lang: str) -> tuple[str, str]:
+    """The two buttons under a summary say what they do: "确认取消这个预约" / "保留预约", not 确认 / 取消."""
+    kind = reply.data.get("confirming", "")
+    return (t(f"confirm_yes_{kind}" if kind else "confirm_yes", lang),
+            t(f"confirm_no_{kind}" if kind else "confirm_no", lang))
 
 
 def too_fast(limiter, request: gr.Request | None) -> int:
@@ -167,7 +183,7 @@ def build_chat(assistant, *, limiter=None) -> gr.Blocks:
         def on_load(request: gr.Request):
             return relabel(browser_lang(request, assistant.settings.language))
 
-        outputs = [box, chatbot, session, ids, banner, status, confirm_row, feedback_box]
+        outputs = [box, chatbot, session, ids, banner, status, confirm_row, feedback_box, yes, no]
 
         def turn(message, history, session_id, code, known, request: gr.Request):
             message = message or ""
@@ -178,24 +194,25 @@ def build_chat(assistant, *, limiter=None) -> gr.Blocks:
             if wait:
                 history = list(history or []) + [{"role": "user", "content": message},
                                                  {"role": "assistant", "content": t("rate_limited", code, seconds=wait)}]
-                yield message, history, session_id, known, *(gr.skip() for _ in range(4))
+                yield message, history, session_id, known, *(gr.skip() for _ in range(6))
                 return
             history = list(history or []) + [{"role": "user", "content": message},
                                              {"role": "assistant", "content": t("thinking", code)}]
-            yield "", history, session_id, known, gr.skip(), gr.skip(), gr.update(visible=False), gr.update(visible=False)
+            yield ("", history, session_id, known, gr.skip(), gr.skip(), gr.update(visible=False), gr.update(visible=False),
+                   gr.skip(), gr.skip())
             shown, reply = "", None
             for kind, value in assistant.ask_stream(message, session_id=session_id, lang=code):
                 if kind == "delta":
                     shown += value
                     history[-1] = {"role": "assistant", "content": as_markdown(shown)}
-                    yield "", history, session_id, known, *(gr.skip() for _ in range(4))
+                    yield "", history, session_id, known, *(gr.skip() for _ in range(6))
                 else:
                     reply = value
             if not shown:
                 step = max(1, len(reply.text) // PIECES)
                 for end in range(step, len(reply.text), step):
                     history[-1] = {"role": "assistant", "content": as_markdown(reply.text[:end])}
-                    yield "", history, session_id, known, *(gr.skip() for _ in range(4))
+                    yield "", history, session_id, known, *(gr.skip() for _ in range(6))
                     time.sleep(0.02)
             history[-1] = {"role": "assistant", "content": format_reply(reply, reply.lang)}
             known = {**known, str(len(history) - 1): staff.last_reply_id(assistant, reply.session_id)}
@@ -203,7 +220,7 @@ def build_chat(assistant, *, limiter=None) -> gr.Blocks:
             yield ("", history, reply.session_id, known,
                    gr.update(value=banner_html(reply, reply.lang) if emergency else "", visible=emergency),
                    status_html(reply, reply.lang, len(history) // 2), gr.update(visible=reply.data.get("asks_for") == "confirm"),
-                   gr.update(visible=False))
+                   gr.update(visible=False), *confirm_labels(reply, reply.lang))
 
         def preset(key: str):
             def run(history, session_id, code, known, request: gr.Request):

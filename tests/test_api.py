@@ -7,6 +7,8 @@ import pytest
 
 from assistant import Assistant
 from assistant.api import create_app
+from assistant.types import Reply
+from assistant.web import confirm_labels, status_html
 from tests.conftest import make_settings
 from tests.live import serve_in_thread
 
@@ -172,3 +174,20 @@ def test_the_staff_page_opens_with_and_without_the_trailing_slash(server):
         page = httpx.get(server + path, follow_redirects=True, timeout=60)
         assert page.status_code == 200 and page.url.path == "/staff/" and "gradio" in page.text.lower()
     assert httpx.get(server + "/staff?lang=en").headers["location"] == "/staff/?lang=en"
+
+
+@pytest.mark.parametrize("lang, confirming, yes, no", [
+    ("zh", "cancel_booking", "确认取消这个预约", "保留预约"), ("en", "cancel_booking", "Cancel this appointment",
+                                                           "Keep the appointment"),
+    ("zh", "booking", "确认预约", "不约了"), ("zh", "work_order", "确认提交", "先不提交"), ("zh", "", "确认", "否")])
+def test_the_confirm_buttons_say_what_they_do(lang, confirming, yes, no):
+    reply = Reply(text="…", status="asking", data={"asks_for": "confirm", "confirming": confirming} if confirming
+                  else {"asks_for": "confirm"})
+    assert confirm_labels(reply, lang) == (yes, no)
+
+
+def test_a_stopped_flow_does_not_say_cancelled():
+    stopped = status_html(Reply(text="好的，已停止", status="cancelled"), "zh", 2)
+    assert "已取消" not in stopped and "未办理" in stopped
+    done = status_html(Reply(text="已取消预约", status="cancelled", data={"code": "BKABC123"}), "zh", 2)
+    assert "已取消" in done

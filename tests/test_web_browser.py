@@ -149,9 +149,22 @@ def test_booking_is_completed_with_the_buttons(browser, app_url):
     assert page.is_visible("#cd-confirm") and "就诊人：张三" in last_answer(page)
     assert "13812345678" not in last_answer(page)
     page.screenshot(path=str(OUTPUT / "chat-booking.png"), full_page=True)
+    assert page.inner_text("#cd-yes") == "确认预约" and page.inner_text("#cd-no") == "不约了"
     assert send(page, button="#cd-yes")["status"] == "booked"
     assert "预约成功" in last_answer(page) and re.search(r"BK[A-Z0-9]{6}", last_answer(page))
     assert not page.is_visible("#cd-confirm")
+    # cancelling: the buttons say what they do, and keeping the appointment keeps it
+    code = re.search(r"BK[A-Z0-9]{6}", last_answer(page)).group(0)
+    state = send(page, f"取消预约 {code} 手机13812345678")
+    assert state["asks"] == "confirm" and page.is_visible("#cd-confirm")
+    assert page.inner_text("#cd-yes") == "确认取消这个预约" and page.inner_text("#cd-no") == "保留预约"
+    page.screenshot(path=str(OUTPUT / "chat-cancel-confirm.png"), full_page=True)
+    state = send(page, button="#cd-no")
+    assert state["status"] == "answered" and "保留" in last_answer(page)
+    assert "已取消" not in page.inner_text(".cd-status")
+    state = send(page, f"取消预约 {code} 手机13812345678")
+    state = send(page, button="#cd-yes")
+    assert state["status"] == "cancelled" and code in last_answer(page) and "已取消" in page.inner_text(".cd-status")
 
 
 def test_thumbs_down_with_a_comment_is_stored(browser, app_url):

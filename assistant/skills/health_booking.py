@@ -73,7 +73,9 @@ def _t(ctx, key: str, **values) -> str:
 def _ask(ctx, slot: str, notes: list[str], template: str = "", **values) -> None:
     if slot == "date":  # the example date in the question is always a few days from today
         values["example"] = dates.example_day(ctx.assistant.today(), ctx.lang)
-    ctx.ask(slot, "\n".join(notes + [_t(ctx, template or f"ask_{slot}", **values)]))
+    # what a "yes" would do, so that the page's buttons can say it ("确认取消这个预约" / "保留预约")
+    data = {"confirming": "cancel_booking" if template == "cancel_summary" else "booking"} if slot == "confirm" else {}
+    ctx.ask(slot, "\n".join(notes + [_t(ctx, template or f"ask_{slot}", **values)]), **data)
 
 
 def _where(ctx, c: booking.Clinic) -> dict:

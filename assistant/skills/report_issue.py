@@ -39,6 +39,7 @@ _STATUS = re.compile(r"(上次|之前|以前|前几天|前些天|我)(反映|投
                      r"(status|progress)|(update|news) on my (complaint|report|request)", re.I)
 _YES = re.compile(r"^(确认|确定|是的?|对的?|没错|没问题|提交|可以|好的?|嗯|yes|y|yep|yeah|ok(ay)?|confirm(ed)?|submit|"
                   r"correct|sure)(提交|无误|吧|的)?[\s。.!！]*$", re.I)
+_NO = re.compile(r"^(不|否|不要|不用|不了|算了|先不提交|不提交|no|nope|don'?t submit)[\s。.!！]*$", re.I)
 _ANONYMOUS = re.compile(r"匿名|不留|不想留|不用留|不方便|算了不留|不用|不要|没有|anonym|no(ne| thanks| number)?$|skip|rather not|don'?t",
                         re.I)
 _CORRECTION = re.compile(r"写错|不对|错了|有误|改成|改为|应该是|更正|修改|改一下|wrong|mistake|correct(ion)?|should be|change|actually",
@@ -179,9 +180,10 @@ def proceed(ctx) -> None:
         ctx.ask(missing, _t(ctx, f"ask_{missing}"))
     else:
         dept = workorders.departments()[s["department"]]
-        ctx.ask("confirm", _t(ctx, "summary", kind=kind, what=s["what"], district=_district_label(ctx, s["district"]),
-                              address=s["address"], since=s["since"], department=dept["name"][ctx.lang],
-                              hours=dept["hours"], phone=s["phone"] or _t(ctx, "anonymous")))
+        summary = _t(ctx, "summary", kind=kind, what=s["what"], district=_district_label(ctx, s["district"]),
+                     address=s["address"], since=s["since"], department=dept["name"][ctx.lang],
+                     hours=dept["hours"], phone=s["phone"] or _t(ctx, "anonymous"))
+        ctx.ask("confirm", summary, confirming="work_order")
 
 
 def answer_slot(ctx, awaiting: str) -> None:
@@ -319,8 +321,11 @@ def handle(ctx) -> None:
     elif awaiting == "confirm":
         if _YES.match(ctx.query.strip()):
             confirm(ctx)
+        elif _NO.match(ctx.query.strip()):  # "先不提交": nothing is filed
+            ctx.end_skill()
+            ctx.finish(render("stopped", ctx.lang), "cancelled")
         else:
-            ctx.ask("confirm", _t(ctx, "confirm_unclear"))
+            ctx.ask("confirm", _t(ctx, "confirm_unclear"), confirming="work_order")
     elif awaiting:
         answer_slot(ctx, awaiting)
     elif _YES.match(ctx.query.strip()):

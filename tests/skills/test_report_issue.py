@@ -154,3 +154,10 @@ def test_a_report_the_router_is_unsure_of_is_taken_when_no_guide_answers_it(smal
     assert report.skill == "report_issue" and report.status == "asking"
     question = small_assistant.ask("护照多少钱")
     assert question.skill == "guide_qa" and question.status == "answered"
+
+
+def test_declining_the_summary_files_nothing(small_assistant):
+    *_, summary = talk(small_assistant, "解放路上的井盖不见了，昨天开始的", "江南区解放路58号", "匿名")
+    assert summary.data["asks_for"] == "confirm" and summary.data["confirming"] == "work_order"
+    stopped = small_assistant.ask("先不提交", session_id=summary.session_id)
+    assert stopped.status == "cancelled" and not orders(small_assistant)
