@@ -312,12 +312,17 @@ def _commit(ctx, s) -> None:
         return ctx.finish(_t(ctx, outcome.status, code=outcome.appointment.code if outcome.appointment else ""),
                           "answered")
     shown = _shown(ctx, outcome.appointment)
+    # this chat made it: cancelling it here needs neither its code nor its phone again
+    ctx.state["booked"] = {"code": shown["code"], "phone_hash": s["phone_hash"]}
     ctx.finish(_t(ctx, "booked", **shown), "booked", code=shown["code"])
 
 
 def _cancel(ctx, s, awaiting) -> None:
     """Cancel a booking given its code and the phone it was booked with, after a yes to what will go."""
     sessions, notes, code = ctx.assistant.sessions, [], words.CODE.search(ctx.query)
+    made_here = ctx.state.get("booked")
+    if made_here and not s.get("code") and (not code or code.group(0).upper() == made_here["code"]):
+        s.update(made_here)  # the booking this chat made, asked for without its code
     if code:
         s["code"] = code.group(0).upper()
     elif awaiting == "code":
@@ -347,6 +352,8 @@ def _cancel(ctx, s, awaiting) -> None:
         found = booking.cancel(sessions, s["code"], s["phone_hash"])
         if found:
             ctx.end_skill()
+            if (ctx.state.get("booked") or {}).get("code") == found.code:
+                ctx.state.pop("booked")
             return ctx.finish(_t(ctx, "cancelled", code=found.code), "cancelled", code=found.code)
     if not found:  # the same reply for a wrong code and a wrong phone, so codes cannot be probed
         guardrails.note_failed_lookup(ctx.state)

@@ -330,3 +330,15 @@ def test_the_example_date_in_the_date_question_is_never_in_the_past(small_assist
     assert reply.data["asks_for"] == "date", reply.text
     shown = example.search(reply.text).group(1)
     assert now.date() < parse_date(shown, now.date()) <= now.date() + dt.timedelta(days=BOOKING_DAYS - 1)
+
+
+def test_cancelling_in_the_chat_that_booked_asks_for_nothing_again(desk):
+    chat = Chat(desk)
+    assert chat(f"帮我约明天第一人民医院心内科上午9点，就诊人王芳，身份证{ID}，手机{PHONE}").data["asks_for"] == "confirm"
+    made = chat("确认")
+    assert made.status == "booked"
+    confirm = chat("我要取消刚才的预约")
+    assert confirm.data["asks_for"] == "confirm" and made.data["code"] in confirm.text
+    assert chat("确认").status == "cancelled" and bookings(desk)[0].status == "cancelled"
+    other = Chat(desk)  # another chat still needs the code and the phone
+    assert other("我要取消预约").data["asks_for"] == "code"
