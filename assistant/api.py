@@ -245,6 +245,9 @@ def _add_staff_routes(app: FastAPI, assistant: Assistant, token: str, limited) -
         return staff.gaps(assistant)
 
 
+SHUTDOWN_GRACE = 5  # seconds
+
+
 def serve(assistant: Assistant, *, host: str, port: int) -> None:
     """Warm the models, watch knowledge/ for changes, and serve until stopped."""
     import uvicorn
@@ -252,12 +255,15 @@ def serve(assistant: Assistant, *, host: str, port: int) -> None:
     from assistant.knowledge.watch import KnowledgeWatcher
 
     try:
-        assistant.route("办护照需要什么材料")  # loads the embedder, router and BM25 before the first citizen waits
+        assistant.warm()  # every model and the index, before the port opens and /healthz can say ready
     except Exception as exc:  # an empty or mismatched index is reported by /healthz; serving goes on
         log.warning("warm-up skipped: %s", exc)
     watcher = KnowledgeWatcher(assistant=assistant).start()
     print(f"citydesk: http://{host}:{port}/ (staff page /staff, API docs /docs)", flush=True)
     try:
-        uvicorn.run(create_app(assistant), host=host, port=port, log_level="warning")
+        # open browser tabs hold event streams (Gradio's heartbeat) that never end by themselves: on
+        # SIGTERM the current turns get SHUTDOWN_GRACE seconds to finish, then the streams are closed
+        uvicorn.run(create_app(assistant), host=host, port=port, log_level="warning",
+                    timeout_graceful_shutdown=SHUTDOWN_GRACE)
     finally:
         watcher.stop()

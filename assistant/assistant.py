@@ -194,6 +194,18 @@ class Assistant:
         domains = [domain] if isinstance(domain, str) else domain
         return self.retriever.retrieve(query, k=k, domains=domains)
 
+    def warm(self, question: str = "办护照需要什么材料") -> None:
+        """Load every model and open the index before the first citizen waits: the work of a whole
+        turn (triage, request intake, routing, retrieval, scope, the answer), with nothing stored."""
+        vector = self.embedder.query(question)
+        self.triager.triage(question, vector)
+        self.intake.classify(question, vector)
+        self.route(question)
+        self.scope.warm()
+        hits = self.retriever.retrieve(question, k=5, vector=vector)
+        if hits:
+            self.composer.compose(question, hits, "zh", vector)
+
     def route(self, text: str, session_id: str | None = None) -> Route:
         """Which skill would take this message, with its score and the runner-up; nothing is stored.
 

@@ -7,6 +7,7 @@ import pytest
 
 from assistant import Assistant
 from assistant.api import create_app
+from assistant.db import Message
 from assistant.types import Reply
 from assistant.web import confirm_labels, status_html
 from tests.conftest import make_settings
@@ -191,3 +192,11 @@ def test_a_stopped_flow_does_not_say_cancelled():
     assert "已取消" not in stopped and "未办理" in stopped
     done = status_html(Reply(text="已取消预约", status="cancelled", data={"code": "BKABC123"}), "zh", 2)
     assert "已取消" in done
+
+
+def test_warming_up_loads_every_model_before_the_first_citizen(small_assistant):
+    small_assistant.warm()
+    assert "model" in vars(small_assistant.triager) and "model" in vars(small_assistant.intake)
+    assert {"_model", "_ellipsis"} <= set(vars(small_assistant.scope))
+    with small_assistant.sessions() as db:
+        assert db.query(Message).count() == 0, "warming up stores no conversation"

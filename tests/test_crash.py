@@ -245,3 +245,4 @@ def test_citizens_confirming_the_last_slot_at_once_get_exactly_one_booking(home,
         holders = db.scalars(select(Booking).where(Booking.slot_id == opening.slot_id)).all()
     assert [b.code for b in holders] == [booked[0][2]["code"]]
     assert check_bookings(desk.settings.db_url, {booked[0][2]["code"]: ""})["orphan_slots"] == []
+

@@ -7,6 +7,9 @@ Screenshots for review are written to tests/output/. Every request any page make
 from __future__ import annotations
 
 import re
+import shutil
+import signal
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -16,6 +19,7 @@ import pytest
 from assistant.api import create_app
 from tests.conftest import MARRIAGE, PASSPORT, PASSPORT_EN, write_guides
 from tests.live import serve_app_py, serve_in_thread
+from tests.test_crash import citydesk_serve
 from tests.test_staff import DOG
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -235,3 +239,18 @@ def test_staff_page_is_disabled_without_a_token(browser, small_assistant):
         page = open_page(browser, url + "/staff/")
         page.wait_for_selector("#cd-staff-disabled :text('CITYDESK_STAFF_TOKEN')")
         assert page.query_selector("#cd-token") is None and page.query_selector("#cd-upload") is None
+
+
+def test_sigterm_with_chat_tabs_open_stops_the_server_within_seconds(browser, _small_template, tmp_path):
+    """Open tabs hold event streams that never end by themselves: before the grace period the server
+    released its port on SIGTERM but kept running for minutes."""
+    shutil.copytree(_small_template, tmp_path / "desk")
+    with citydesk_serve(tmp_path / "desk" / "home", tmp_path / "desk" / "knowledge", tmp_path / "serve.log") \
+            as (url, process):
+        for _ in range(2):
+            page = open_page(browser, url)
+            assert send(page, "办护照要多少钱")["status"] == "answered"
+        began = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=120)
+        assert time.monotonic() - began < 30
