@@ -98,6 +98,13 @@ def find(assistant, number: str) -> WorkOrder | None:
         return db.query(WorkOrder).filter_by(number=number).one_or_none()
 
 
+def open_orders_of(assistant, phone_hash: str) -> list[WorkOrder]:
+    """The open orders filed with this phone (by its digest), newest first."""
+    with assistant.sessions() as db:
+        return (db.query(WorkOrder).filter(WorkOrder.phone_hash == phone_hash, WorkOrder.state.in_(OPEN_STATES))
+                .order_by(WorkOrder.created.desc()).limit(10).all())
+
+
 def overdue(order: WorkOrder, now: float | None = None) -> bool:
     return order.state in OPEN_STATES and (now or time.time()) > order.due
 

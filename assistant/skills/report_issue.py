@@ -283,12 +283,22 @@ def look_up(ctx) -> None:
     s = ctx.slots
     mine = ctx.state.get("work_orders", [])
     number = workorders.order_number(ctx.query) or s.get("number") or (mine[-1] if mine else None)
+    phone = phone_digits(ctx.query)
+    if not number and phone:  # a phone without a number: the open orders filed with that phone
+        orders = workorders.open_orders_of(ctx.assistant, ctx.assistant.phone_digest(phone))
+        if len(orders) != 1:
+            ctx.end_skill()
+            listed = "\n".join(f"- {o.number} · {workorders.rules()['types'][o.kind]['label'][ctx.lang]} · "
+                               + _t(ctx, "state_" + o.state, department=workorders.department_name(o.department, ctx.lang))
+                               + f" · {workorders.when(ctx.assistant, o.created)}" for o in orders)
+            ctx.finish(_t(ctx, "orders_of_phone", orders=listed) if orders else _t(ctx, "none_of_phone"), "answered")
+            return
+        number = orders[0].number
     if not number:
         ctx.ask("order_number", _t(ctx, "ask_number"))
         return
     s["number"] = number
     order = workorders.find(ctx.assistant, number)
-    phone = phone_digits(ctx.query)
     if order is not None and order.phone_hash and order.session_id != ctx.conversation.id and not phone:
         ctx.ask("order_phone", _t(ctx, "ask_order_phone", number=number))
         return

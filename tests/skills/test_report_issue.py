@@ -161,3 +161,16 @@ def test_declining_the_summary_files_nothing(small_assistant):
     assert summary.data["asks_for"] == "confirm" and summary.data["confirming"] == "work_order"
     stopped = small_assistant.ask("先不提交", session_id=summary.session_id)
     assert stopped.status == "cancelled" and not orders(small_assistant)
+
+
+def test_status_in_a_new_chat_with_only_the_phone_lists_that_phones_open_orders(small_assistant):
+    *_, first = talk(small_assistant, "老板拖欠了我三个月工资", "高新区创新路1号的电子厂", "上个月开始", PHONE, "确认")
+    *_, second = talk(small_assistant, "我们小区路灯坏了一个星期了", "江北区翠湖小区3栋门口", PHONE, "确认")
+    *_, other = talk(small_assistant, "解放路上的井盖不见了，昨天开始的", "江南区解放路58号", "13900002222", "确认")
+    asked, listed = talk(small_assistant, "我上次投诉的事情处理得怎么样了", PHONE)
+    assert asked.data["asks_for"] == "order_number" and "手机号" in asked.text
+    assert first.data["work_order"] in listed.text and second.data["work_order"] in listed.text
+    assert other.data["work_order"] not in listed.text, "another phone's order is never shown"
+    assert "13900002222" not in listed.text and "创新路" not in listed.text
+    nobody = talk(small_assistant, "查询工单进度", "13700009999")[-1]
+    assert "没有正在处理的工单" in nobody.text and "GD" not in nobody.text

@@ -36,3 +36,17 @@ def test_two_refusals_in_a_row_hand_over(small_assistant):
     assert second.status == "handoff" and second.data["ticket"] in second.text
     third = small_assistant.ask("股票明天会涨吗", session_id=first.session_id)
     assert third.status == "refused", "the count starts again after a hand-off"
+
+
+@pytest.mark.parametrize("message, promise", [("转人工", "联系您"), ("I want to talk to a person", "will contact you")])
+def test_handoff_promises_no_call_back_it_cannot_make(small_assistant, message, promise):
+    # nothing stores a citizen's full phone number, so no one could call back: the reply says how to reach a person
+    reply = small_assistant.ask(message)
+    assert reply.status == "handoff" and promise not in reply.text and "12345" in reply.text
+    assert reply.data["ticket"] in reply.text
+
+
+def test_the_phone_question_of_a_report_promises_no_call_back(small_assistant):
+    first = small_assistant.ask("我们小区路灯坏了一个星期了")
+    asked = small_assistant.ask("江北区翠湖小区3栋门口", session_id=first.session_id)
+    assert asked.data["asks_for"] == "phone" and "联系您" not in asked.text and "查询" in asked.text
