@@ -56,9 +56,17 @@ a.cd-card { display: flex; gap: 10px; align-items: flex-start; border: 1px solid
 #cd-quick > button { flex: 1 1 140px !important; min-width: 0 !important; }
 #cd-privacy { font-size: .8rem; color: var(--body-text-color-subdued); }
 @media (max-width: 520px) {
-  #cd-app { padding: 0 2px; }
-  #cd-quick > button { flex: 1 1 40% !important; }
-  #cd-lang { max-width: none; }
+  /* a phone: the conversation gets the screen; header and language switch stay on two short lines */
+  .gradio-container { padding-left: 6px !important; padding-right: 6px !important; }
+  #cd-app { padding: 0; gap: 8px; }
+  #cd-header p { display: none; }
+  #cd-lang { max-width: none; padding: 2px 6px; }
+  #cd-lang > span, #cd-lang .block-info { display: none; }
+  #cd-chat { height: calc(100svh - 250px) !important; min-height: 320px !important; }
+  #cd-chat .message-row.bot-row { max-width: 100% !important; }
+  #cd-chat .message-row .message { max-width: 100% !important; }
+  #cd-quick { display: grid !important; grid-template-columns: repeat(3, 1fr); grid-auto-rows: 1fr; }
+  #cd-quick > button { height: 56px; padding: 4px 6px; line-height: 1.2; font-size: .95rem !important; }
   .cd-banner a.cd-banner-number { font-size: 2.3rem; }
 }
 """

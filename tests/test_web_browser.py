@@ -193,6 +193,18 @@ def test_phone_sized_screen(browser, app_url):
         box = page.query_selector(selector).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 375 and box["height"] >= 40, selector
     page.screenshot(path=str(OUTPUT / "chat-phone.png"), full_page=True)
+    # the conversation gets the screen: two thirds of its height, answers nearly its whole width
+    chat = page.query_selector("#cd-chat").bounding_box()
+    bubble = page.query_selector_all("#cd-chat .message.bot")[-1].bounding_box()
+    assert chat["height"] >= 0.62 * 740 and bubble["width"] >= 0.84 * chat["width"], (chat, bubble)
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
+def test_quick_buttons_on_a_phone_are_one_height(browser, app_url, locale):
+    page = open_page(browser, app_url, locale=locale, width=375, height=740, mobile=True)
+    heights = {round(b.bounding_box()["height"]) for b in page.query_selector_all("#cd-quick > button")}
+    assert len(heights) == 1 and heights.pop() >= 44, heights
+    page.screenshot(path=str(OUTPUT / f"chat-phone-buttons-{locale}.png"), full_page=True)
 
 
 def test_staff_page_uploads_a_guide_that_the_chat_then_answers(browser, app_url, tmp_path):

@@ -321,8 +321,8 @@ def _cancel(ctx, s, awaiting) -> None:
     """Cancel a booking given its code and the phone it was booked with, after a yes to what will go."""
     sessions, notes, code = ctx.assistant.sessions, [], words.CODE.search(ctx.query)
     made_here = ctx.state.get("booked")
-    if made_here and not s.get("code") and (not code or code.group(0).upper() == made_here["code"]):
-        s.update(made_here)  # the booking this chat made, asked for without its code
+    if made_here and not s.get("code") and not code:
+        s.update(made_here)  # "取消刚才的预约": the booking this chat made (a code given goes the usual way)
     if code:
         s["code"] = code.group(0).upper()
     elif awaiting == "code":
