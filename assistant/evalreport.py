@@ -156,18 +156,19 @@ def _heatmap(routing: dict) -> str:
 def _histogram(bins: list[dict]) -> str:
     if not bins:
         return "<p>No turns.</p>"
-    width, height, bottom = 600, 180, 30
+    width, height, bottom, side = 600, 180, 30, 10
     most = max(b["count"] for b in bins) or 1
     bar = width / len(bins)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width + 20}" height="{height + bottom}" '
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width + 2 * side}" height="{height + bottom}" '
              'role="img" aria-label="latency histogram">']
     for i, b in enumerate(bins):
         h = height * b["count"] / most
-        parts.append(f'<rect x="{10 + i * bar:.1f}" y="{height - h:.1f}" width="{bar - 2:.1f}" height="{h:.1f}" '
+        parts.append(f'<rect x="{side + i * bar:.1f}" y="{height - h:.1f}" width="{bar - 2:.1f}" height="{h:.1f}" '
                      f'fill="#1565c0"><title>{b["from"]:.0f}–{b["to"]:.0f} ms: {b["count"]}</title></rect>')
-    for i in (0, len(bins) // 2, len(bins)):
+    # the axis labels stay inside the picture: the first starts at the left edge, the last ends at the right
+    for i, anchor in ((0, "start"), (len(bins) // 2, "middle"), (len(bins), "end")):
         edge = bins[min(i, len(bins) - 1)]["to" if i == len(bins) else "from"]
-        parts.append(f'<text x="{10 + i * bar:.1f}" y="{height + 18}" text-anchor="middle">{edge:.0f} ms</text>')
+        parts.append(f'<text x="{side + i * bar:.1f}" y="{height + 18}" text-anchor="{anchor}">{edge:.0f} ms</text>')
     return "".join(parts) + "</svg>"
 
 
@@ -175,7 +176,8 @@ _HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>citydesk evaluation {{ r.created }}</title>
 <style>
 body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:2rem;max-width:1100px;color:#222}
-table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
+table{border-collapse:collapse;margin:1rem 0}.wide{overflow-x:auto;max-width:100%}svg{max-width:100%;height:auto}
+.wide td:first-child,.wide th:first-child{position:sticky;left:0;background:#fff}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
 td:first-child,th:first-child{text-align:left}svg text{font-size:12px}.bad{color:#c62828}.ok{color:#2e7d32}
 .case{border:1px solid #ddd;border-radius:6px;padding:.5rem 1rem;margin:1rem 0}pre{white-space:pre-wrap;
 background:#f6f6f6;padding:.5rem;margin:.25rem 0}.turn{margin:.5rem 0 1rem}.meta{color:#555;font-size:.9em}
@@ -187,9 +189,9 @@ LLM {{ r.run.llm or "none" }}{% if r.run.judge %} · judge {{ r.run.judge }}{% e
 {% if r.gate.missed %}<ul>{% for m in r.gate.missed %}<li class="bad">{{ m.scope }}: {{ m.metric }} = {{ fmt(m.value, m.metric) }}
 (must be {{ "≤" if m.kind == "max" else "≥" }} {{ fmt(m.limit, m.metric) }})</li>{% endfor %}</ul>{% endif %}
 <h2>Pass rate per suite</h2>{{ bars | safe }}
-<h2>Metrics</h2><table><tr><th>metric</th><th>overall</th>{% for s in r.suites %}<th>{{ s.name }}</th>{% endfor %}</tr>
+<h2>Metrics</h2><div class="wide"><table><tr><th>metric</th><th>overall</th>{% for s in r.suites %}<th>{{ s.name }}</th>{% endfor %}</tr>
 {% for name in shown %}<tr><td>{{ name }}</td><td>{{ fmt(r.overall.metrics[name], name) }}</td>{% for s in r.suites %}
-<td>{{ fmt(s.metrics[name], name) }}</td>{% endfor %}</tr>{% endfor %}</table>
+<td>{{ fmt(s.metrics[name], name) }}</td>{% endfor %}</tr>{% endfor %}</table></div>
 <h2>By tag</h2><table><tr><th>tag</th><th>cases</th><th>passed</th><th>pass rate</th></tr>
 {% for t, v in r.tags.items() %}<tr><td>{{ t }}</td><td>{{ v.cases }}</td><td>{{ v.passed }}</td><td>{{ fmt(v.pass_rate) }}</td></tr>{% endfor %}</table>
 <h2>Routing (accuracy {{ fmt(r.routing.accuracy) }}, rows: expected, columns: actual)</h2>{{ heatmap | safe }}

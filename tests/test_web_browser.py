@@ -6,6 +6,7 @@ Screenshots for review are written to tests/output/. Every request any page make
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import signal
@@ -266,3 +267,22 @@ def test_sigterm_with_chat_tabs_open_stops_the_server_within_seconds(browser, _s
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=120)
         assert time.monotonic() - began < 30
+
+
+def test_the_eval_report_fits_the_window_with_every_suite(browser, small_assistant, tmp_path):
+    from assistant import evalreport
+    from tests.test_evaluation import SUITE, args_for, run_cli, write
+
+    run_cli(small_assistant, args_for(write(tmp_path / "tiny.yaml", SUITE), report=tmp_path / "out"))
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    report["suites"] = [{**report["suites"][0], "name": f"answers_suite_number_{n}"} for n in range(16)]
+    page_file = tmp_path / "wide.html"
+    page_file.write_text(evalreport.html(report), encoding="utf-8")
+    page = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
+    page.goto(page_file.as_uri())
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1100, "the metrics table scrolls on its own"
+    clipped = page.evaluate("""() => [...document.querySelectorAll('svg text')].filter(t => {
+        const b = t.getBBox(), w = t.ownerSVGElement.width.baseVal.value;
+        return b.x < 0 || b.x + b.width > w; }).map(t => t.textContent)""")
+    assert clipped == [], clipped
+    page.screenshot(path=str(OUTPUT / "eval-report.png"), full_page=True)
