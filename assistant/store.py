@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -20,6 +21,9 @@ _GROUPS = ("zh", "other")
 # round-robin, fell from 1,162 to 450 chunks/s over 77k chunks with the defaults, and stayed at 800-1,100
 # with 100/100 (one collection: 454 -> 359 chunks/s by default, 729 -> 495 with 100/100).
 _HNSW = {"space": "cosine", "batch_size": 100, "sync_threshold": 100}
+
+
+_OPENING = threading.Lock()
 
 
 class StoreError(RuntimeError):
@@ -46,8 +50,9 @@ class VectorStore:
         self.embedder_name, self.dim = embedder_name, dim
         self._collections: dict = {}
         try:
-            self._client = _client(path=path, url=url)
-            self.discover()
+            with _OPENING:  # chromadb's client start-up is not safe to run twice at once, in one process
+                self._client = _client(path=path, url=url)
+                self.discover()
         except StoreError:
             raise
         except Exception as exc:

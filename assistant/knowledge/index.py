@@ -114,16 +114,21 @@ class Index:
         store = self._open_store()
         stamp = self._lexical_mtime()
         if stamp != self._store_stamp:
-            store.discover()
-            self._store_stamp = stamp
+            with self._lock:
+                store.discover()
+                self._store_stamp = stamp
         return store
 
     def _open_store(self) -> VectorStore:
+        """Opened once, by one thread: chromadb's client start-up is not safe to run twice at once (the
+        watcher's first pass, /healthz and the warm-up used to race, and a healthy index was reported
+        unusable with advice to rebuild it)."""
         self.ensure_usable()
-        if self._store is None:
-            self._store = VectorStore(path=self.directory / "chroma", url=self.chroma_url,
-                                      embedder_name=self.embedder.name, dim=self.embedder.dim)
-        return self._store
+        with self._lock:
+            if self._store is None:
+                self._store = VectorStore(path=self.directory / "chroma", url=self.chroma_url,
+                                          embedder_name=self.embedder.name, dim=self.embedder.dim)
+            return self._store
 
     def status(self) -> str:
         """Whether the index can be searched: "ok", or what is wrong and the command that mends it."""
