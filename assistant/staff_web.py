@@ -24,7 +24,7 @@ LABELS = ("staff_title", "staff_token", "staff_sign_in", "staff_name", "tab_guid
           "upload_files", "upload_domain", "upload_button", "reindex_button", "tickets_refresh", "ticket_number",
           "claim_button", "close_button", "transcript", "gaps_refresh", "gaps_intro", "staff_disabled", "tab_orders",
           "orders_department", "orders_state", "orders_refresh", "order_number", "order_target", "order_reassign",
-          "order_start", "order_reply_text", "order_reply", "order_close")
+          "order_start", "order_reply_text", "order_reply", "order_close", "files_filter")
 I18N = gr.I18n(**{lang: {key: render(key, lang, file="web") for key in LABELS} for lang in ("zh", "en")})
 STAFF_CSS = """
 #cd-staff { max-width: 1100px; margin: 0 auto; }
@@ -140,7 +140,8 @@ def build_staff(assistant, *, token: str, limiter) -> gr.Blocks:
                                 reindex = gr.Button(i18n("reindex_button"), elem_id="cd-reindex")
                         guides_note = gr.Markdown(elem_id="cd-guides-note")
                         file_filter = gr.Textbox(label=i18n("files_filter"), max_lines=1, elem_id="cd-files-filter")
-                        files = gr.Dataframe(interactive=False, wrap=True, elem_id="cd-files")
+                        files = gr.Dataframe(interactive=False, wrap=True, elem_id="cd-files",
+                                             column_widths=["24%", "8%", "32%", "22%", "6%", "8%"])
                     with gr.Tab(i18n("tab_tickets"), elem_id="cd-tab-tickets"):
                         tickets_refresh = gr.Button(i18n("tickets_refresh"), size="sm")
                         tickets = gr.Dataframe(interactive=False, wrap=True, elem_id="cd-tickets")

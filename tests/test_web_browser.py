@@ -213,7 +213,7 @@ def test_staff_page_uploads_a_guide_that_the_chat_then_answers(browser, app_url,
     assert send(chat, button="#cd-handoff")["status"] == "handoff"
     ticket = re.search(r"T\d{6}[0-9A-F]{6}", last_answer(chat)).group(0)
 
-    page = open_page(browser, app_url + "/staff/")
+    page = open_page(browser, app_url + "/staff")  # as documented, without the slash
     assert not page.is_visible("#cd-staff-main")
     page.fill("#cd-token input", "wrong")
     page.click("#cd-sign-in")
@@ -231,6 +231,16 @@ def test_staff_page_uploads_a_guide_that_the_chat_then_answers(browser, app_url,
     wait_text(page, "#cd-guides-note", "pets/dog.md", timeout=TURN_TIMEOUT)
     wait_text(page, "#cd-files", "pets/dog.md")
     assert "已保存" in page.inner_text("#cd-guides-note")
+    # the new upload comes first, states in Chinese, the table filters
+    table = page.inner_text("#cd-files")
+    assert table.index("pets/dog.md") < table.index("permits/passport.md"), "the newest upload first"
+    assert "已索引" in table and "indexed" not in table
+    page.fill("#cd-files-filter textarea, #cd-files-filter input", "passport")
+    page.wait_for_function("() => !document.querySelector('#cd-files').innerText.includes('pets/dog.md')",
+                           timeout=30_000)
+    assert "permits/passport.md" in page.inner_text("#cd-files")
+    page.fill("#cd-files-filter textarea, #cd-files-filter input", "")
+    wait_text(page, "#cd-files", "pets/dog.md")
     page.screenshot(path=str(OUTPUT / "staff.png"), full_page=True)
 
     page.click("#cd-tab-tickets-button, button[role=tab]:has-text('人工工单')")
