@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 import secrets
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import gradio as gr
+import yaml
 
 from assistant import staff, workorders
 from assistant.knowledge.load import SUPPORTED
-from assistant.prompts import render
+from assistant.prompts import PROMPTS_DIR, render
 from assistant.web import browser_lang
 
 LABELS = ("staff_title", "staff_token", "staff_sign_in", "staff_name", "tab_guides", "tab_tickets", "tab_gaps",
@@ -45,6 +48,23 @@ def _when(stamp: float, timezone: str) -> str:
     return dt.datetime.fromtimestamp(stamp, ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M") if stamp else ""
 
 
+@lru_cache(maxsize=1)
+def _rejection_rules() -> list[tuple[re.Pattern, str]]:
+    rules = yaml.safe_load((PROMPTS_DIR / "rejections.yaml").read_text(encoding="utf-8"))
+    return [(re.compile(r["match"]), r["zh"]) for r in rules]
+
+
+def reason_text(reason: str, lang: str) -> str:
+    """Why a guide was rejected, in the page's language (prompts/rejections.yaml for Chinese)."""
+    if lang != "zh" or not reason:
+        return reason
+    for pattern, zh in _rejection_rules():
+        found = pattern.match(reason)
+        if found:
+            return zh.format(**found.groupdict())
+    return reason
+
+
 def files_table(assistant, lang: str, query: str = "") -> dict:
     """The guides the index knows, last changed first, those matching `query` (path, title, status)."""
     tz, wanted = assistant.settings.timezone, query.strip().lower()
@@ -53,7 +73,8 @@ def files_table(assistant, lang: str, query: str = "") -> dict:
         status = t(f"file_status_{f['status']}", lang)
         if wanted and wanted not in f"{f['path']} {f['title']} {status} {f['status']}".lower():
             continue
-        rows.append([f["path"], status, f["reason"], f["title"], f["chunks"], _when(f["indexed_at"] or 0.0, tz)])
+        rows.append([f["path"], status, reason_text(f["reason"], lang), f["title"], f["chunks"],
+                     _when(f["indexed_at"] or 0.0, tz)])
     return {"headers": t("files_columns", lang).split("|"), "data": rows or [[""] * 6]}
 
 

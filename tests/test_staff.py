@@ -9,7 +9,7 @@ import pytest
 
 from assistant import staff
 from assistant.api import create_app
-from assistant.staff_web import files_table, gaps_markdown, tickets_table
+from assistant.staff_web import files_table, gaps_markdown, reason_text, tickets_table
 from tests.live import serve_in_thread
 
 pytestmark = pytest.mark.integration
@@ -174,3 +174,23 @@ def test_tickets_and_gaps_show_the_city_time_in_the_page_language(small_assistan
     assert "帮我写一首关于秋天的诗" in str(groups[staff.OUT_OF_SCOPE]) and "emergency" not in groups
     page = gaps_markdown(groups, "zh", small_assistant.settings.timezone)
     assert "### 不属于本市办事范围 (1)" in page and "open" not in page
+
+
+def test_rejection_reasons_are_shown_in_chinese_on_the_chinese_page(small_assistant):
+    folder = small_assistant.settings.knowledge / "pets"  # dropped into knowledge/ by hand
+    folder.mkdir()
+    (folder / "empty.md").write_bytes(b"---\ntitle: x\n---\n")
+    (folder / "bad.md").write_bytes(b"---\ntitle: [x\n---\n# t\n\ntext")
+    staff.reindex(small_assistant)
+    rows = {row[0]: row for row in files_table(small_assistant, "zh")["data"]}
+    assert rows["pets/empty.md"][1] == "已拒绝" and rows["pets/empty.md"][2] in ("文件里没有找到文字", "空文件")
+    assert rows["pets/bad.md"][2].startswith("文件头（front matter）不是有效的 YAML")
+    english = {row[0]: row for row in files_table(small_assistant, "en")["data"]}
+    assert english["pets/bad.md"][2].startswith("front matter is not valid YAML")
+    for reason, zh in [("unsupported file type .exe; supported: .md, .txt", "不支持的文件类型 .exe；支持：.md, .txt"),
+                       ("too large: 25.0 MB, the limit is 20.0 MB", "文件过大：25.0 MB，上限 20.0 MB"),
+                       ("unreadable PDF file: broken xref", "无法读取的 PDF 文件：broken xref"),
+                       ("too many pages: 900, the limit is 500", "页数过多：900 页，上限 500 页"),
+                       ("refused: expands to 900 MB (a zip bomb or not a real document)", "已拒绝：解压后达 900 MB"),
+                       ("instructions hidden in the text (aimed at the assistant); quarantined for review", "已隔离")]:
+        assert zh in reason_text(reason, "zh") and reason_text(reason, "en") == reason
