@@ -51,7 +51,7 @@ def _when(stamp: float, timezone: str) -> str:
 @lru_cache(maxsize=1)
 def _rejection_rules() -> list[tuple[re.Pattern, str]]:
     rules = yaml.safe_load((PROMPTS_DIR / "rejections.yaml").read_text(encoding="utf-8"))
-    return [(re.compile(r["match"]), r["zh"]) for r in rules]
+    return [(re.compile(r["match"]), r["zh"]) for r in rules.values()]
 
 
 def reason_text(reason: str, lang: str) -> str:
