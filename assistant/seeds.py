@@ -83,16 +83,18 @@ def ensure_slots(sessions: sessionmaker, today: dt.date) -> int:
 
 
 def _generate_slots(sessions: sessionmaker, today: dt.date) -> int:
-    last = (today + dt.timedelta(days=BOOKING_DAYS - 1)).isoformat()
+    days = [(today + dt.timedelta(days=n)) for n in range(BOOKING_DAYS)]
     added = 0
     with sessions.begin() as db:
-        have_until = db.scalar(select(Slot.day).order_by(Slot.day.desc()).limit(1))
-        if have_until is not None and have_until >= last:
+        # every missing day of the window, not only those after the last one: a database made on a
+        # later day (a copied template, a clock set back) gets the earlier days of its window too
+        have = set(db.scalars(select(Slot.day).where(Slot.day >= days[0].isoformat(),
+                                                     Slot.day <= days[-1].isoformat()).distinct()))
+        missing = [d for d in days if d.isoformat() not in have]
+        if not missing:
             return 0
-        first = today if have_until is None else max(today, dt.date.fromisoformat(have_until) + dt.timedelta(days=1))
         doctors = db.scalars(select(Doctor)).all()
-        day = first
-        while day.isoformat() <= last:
+        for day in missing:
             for doctor in doctors:
                 for entry in doctor.schedule:
                     if entry["weekday"] == day.isoweekday():
@@ -100,5 +102,4 @@ def _generate_slots(sessions: sessionmaker, today: dt.date) -> int:
                             db.add(Slot(doctor_id=doctor.id, department_id=doctor.department_id,
                                         day=day.isoformat(), start=start))
                             added += 1
-            day += dt.timedelta(days=1)
     return added

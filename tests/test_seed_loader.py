@@ -49,6 +49,18 @@ def test_the_next_day_adds_only_its_slots(tmp_path):
     assert counts(sessions)[4] == before + added and last == "2026-12-12"
 
 
+def test_a_database_made_on_a_later_day_gets_the_earlier_days_of_the_window(tmp_path):
+    # a test database copied from a template made today, used with a clock set to an earlier day
+    sessions = make_session_factory(f"sqlite:///{tmp_path}/seed.db")
+    load_seeds(sessions, phone_digest=lambda phone: "h" + phone)
+    ensure_slots(sessions, dt.date(2026, 12, 3))
+    assert ensure_slots(sessions, dt.date(2026, 12, 1)) > 0
+    with sessions() as db:
+        days = {d for (d,) in db.execute(select(Slot.day).distinct())}
+    assert {"2026-12-01", "2026-12-02"} <= days
+    assert ensure_slots(sessions, dt.date(2026, 12, 1)) == 0
+
+
 def test_two_assistants_on_one_home_share_the_seeded_database(tmp_path):
     from tests.conftest import make_settings
 
