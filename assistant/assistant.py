@@ -122,7 +122,7 @@ class Assistant:
     @property
     def router(self) -> Router:
         if self._router is None:
-            self._router = Router(embedder=self.embedder, skills=REGISTRY)
+            self._router = Router(embedder=self.embedder, skills=REGISTRY, home=self.settings.home)
         return self._router
 
     @property

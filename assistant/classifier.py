@@ -91,25 +91,53 @@ def train(name: str, texts: list[str], labels: list[str], embedder: Embedder, ca
                        data=digest(texts, labels))
 
 
-def load_or_train(name: str, data: Callable[[], tuple[list[str], list[str]]], embedder: Embedder,
-                  home: Path | None, **options) -> LinearModel:
-    """The versioned weights when they were built from this data with this embedder; else weights
-    trained here once and kept under `home`/models (a minute or so for a few thousand texts)."""
-    texts, labels = data()
-    wanted = digest(texts, labels)
+def versioned_or_trained(name: str, wanted: str, embedder: str, load: Callable[[Path], object],
+                         train: Callable[[], object], home: Path | None):
+    """The versioned weights seeds/models/`name`.npz when they were built from this data (digest
+    `wanted`) with this embedder; else those kept under `home`/models; else weights trained here once
+    (a minute or so for a few thousand texts) and kept there."""
     places = [VERSIONED / f"{name}.npz"] + ([home / "models" / f"{name}.npz"] if home else [])
     for path in places:
         try:
-            model = LinearModel.load(path)
+            model = load(path)
         except (OSError, ValueError, KeyError):
             continue
-        if model.embedder == embedder.name and model.data == wanted:
+        if model.embedder == embedder and model.data == wanted:
             return model
-    log.warning("training the %s classifier for %s (data or embedder changed)", name, embedder.name)
-    model = train(name, texts, labels, embedder, **options)
+    log.warning("training the %s classifier for %s (data or embedder changed)", name, embedder)
+    model = train()
     if home:
+        (home / "models").mkdir(parents=True, exist_ok=True)
         model.save(home / "models" / f"{name}.npz")
     return model
+
+
+def load_or_train(name: str, data: Callable[[], tuple[list[str], list[str]]], embedder: Embedder,
+                  home: Path | None, **options) -> LinearModel:
+    """A LinearModel for `data`: versioned, kept under `home`, or trained here (`versioned_or_trained`)."""
+    texts, labels = data()
+    return versioned_or_trained(name, digest(texts, labels), embedder.name, LinearModel.load,
+                                lambda: train(name, texts, labels, embedder, **options), home)
+
+
+@dataclass
+class ModelSet:
+    """Named TextModels (`PARTS`) saved in one file with the embedder and the data digest they were
+    built from."""
+
+    PARTS = ()
+
+    def save(self, path) -> None:
+        arrays = {"embedder": np.array(self.embedder), "data": np.array(self.data)}
+        for name in self.PARTS:
+            arrays |= getattr(self, name).arrays(f"{name}_")
+        np.savez_compressed(path, **arrays)
+
+    @classmethod
+    def load(cls, path):
+        with np.load(path) as z:
+            return cls(**{name: TextModel.from_arrays(z, f"{name}_") for name in cls.PARTS},
+                       embedder=str(z["embedder"]), data=str(z["data"]))
 
 
 def char_grams(text: str, vocabulary: dict[str, int]) -> dict[int, int]:

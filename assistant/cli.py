@@ -103,6 +103,7 @@ def _train(assistant, args) -> int:
 
     from assistant.classifier import VERSIONED, train
     from assistant.intake import train_intake
+    from assistant.route import train_router
     from assistant.scope import ellipsis_data, train_scope
     from assistant.triage import train_triage
 
@@ -112,7 +113,8 @@ def _train(assistant, args) -> int:
     steps = [("ellipsis", lambda: train("ellipsis", *ellipsis_data(), assistant.embedder)),
              ("triage", lambda: train_triage(assistant.embedder)),
              ("intake", lambda: train_intake(assistant.embedder)),
-             ("scope", lambda: train_scope(assistant))]
+             ("scope", lambda: train_scope(assistant)),
+             ("skills", lambda: train_router(assistant.embedder, assistant.router.examples))]
     for name, fit in steps:
         began = time.perf_counter()
         fit().save(into / f"{name}.npz")

@@ -22,11 +22,13 @@ from assistant.extractive import combine
 from assistant.followup import Ask
 from assistant.intake import LONG, REQUEST
 from assistant.question import split_questions
+from assistant.skills.permits import application_number
 from assistant.skills.report_issue import speaks_to_the_skill
+from assistant.workorders import order_number
 from assistant.scope import OUT_OF_SCOPE
 from assistant.prompts import render
 from assistant.sensitive import word_list
-from assistant.route import SKILL_THRESHOLD, SWITCH_MARGIN, Route
+from assistant.route import QUESTION, SKILL_THRESHOLD, SWITCH_MARGIN, Route
 from assistant.triage import Emergency
 from assistant.skills import REGISTRY
 from assistant.types import Citation, Hit, Reply
@@ -155,24 +157,36 @@ def continue_or_route(ctx: TurnContext) -> None:
         ctx.end_skill()
         ctx.canned("stopped", "cancelled")
         return
+    offer = ctx.state.pop("offer", None)
+    if offer and not active and BARE_ANSWER.match(ctx.query):  # "好的" to "shall I book it?"
+        ctx.skill = offer
+        ctx.route = Route(skill=offer, score=1.0)
+        return
     if "fever" in ctx.flags and not active:
         ctx.skill = "guide_qa"
         ctx.route = Route(skill="guide_qa", score=1.0)
         return
     scores = ctx.assistant.router.score(ctx.query, ctx.vector)
-    best, best_score = scores[0] if scores else ("guide_qa", 0.0)
-    runner, runner_score = scores[1] if len(scores) > 1 else ("", 0.0)
+    best, best_score = scores[0]
+    runner, runner_score = scores[1]
+    named = "report_issue" if order_number(ctx.query) else "permits" if application_number(ctx.query) else None
+    if named and not active:  # a work-order or application number names the skill that owns it
+        best, best_score = named, 1.0
     if active and active in REGISTRY:
-        # a slot answer ("是", "明天", a name) can resemble another skill's examples: leaving a
-        # waiting skill needs that skill's keyword cue as well as a clear score
-        switching = (best != active and best_score >= SKILL_THRESHOLD + SWITCH_MARGIN
+        # a slot answer ("是", "明天", a name) can look like another skill's phrasings: leaving a
+        # waiting skill needs that skill's keyword cue as well as a clear probability
+        switching = (best not in (active, QUESTION) and best_score >= SKILL_THRESHOLD + SWITCH_MARGIN
                      and ctx.assistant.router.cued(best, ctx.query) and not BARE_ANSWER.match(ctx.query))
         if not switching:
             ctx.skill = active
             ctx.route = Route(skill=active, score=1.0, runner_up=best, runner_up_score=best_score)
             return
         ctx.end_skill()
-    ctx.skill = best if best_score >= SKILL_THRESHOLD else "guide_qa"
+    if best_score < SKILL_THRESHOLD and best not in (QUESTION, "report_issue"):
+        # not sure enough to act: a question or a request, whichever the router finds likelier
+        p = dict(scores)
+        best = QUESTION if p.get(QUESTION, 0.0) >= p.get("report_issue", 0.0) else "report_issue"
+    ctx.skill = best
     if ctx.skill in ("guide_qa", "report_issue") and not (ctx.skill == "report_issue" and speaks_to_the_skill(ctx.query)):
         # a question or a request to the city: the request classifier decides, whatever guide looks similar
         ctx.skill = "report_issue" if _is_request(ctx) else "guide_qa"
@@ -216,6 +230,8 @@ def compose_answer(ctx: TurnContext) -> None:
         relevant = ask.hits
         if not ask.follow_up and ctx.assistant.scope.out_of_scope(ask.vector, ask.hits, ctx.lang) >= OUT_OF_SCOPE:
             relevant = []  # no guide answers it, or it only looks like a guide question
+        if ask.antecedent is not None and answers[ask.antecedent] is None:
+            relevant = []  # it continues a question no guide answers, so no guide answers it either
         answer = ctx.assistant.composer.compose(ask.text, relevant, ctx.lang, ask.vector) if relevant else None
         answers.append(answer if answer is not None and answer.answerable else None)
         if answers[-1] is not None:

@@ -66,6 +66,10 @@ class CorpusIndex:
     def docs_of(self, ids: list[str]) -> dict[str, str]:
         return {i: self._chunks[i].doc for i in ids if i in self._chunks}
 
+    def titles_of(self, docs: list[str]) -> dict[str, str]:
+        """The external sets' passages have no guide titles: no title prior."""
+        return {}
+
 
 def _cached_passages(embedder: Embedder, texts: list[str], cache: Path | None) -> np.ndarray:
     if cache is None:

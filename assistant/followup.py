@@ -31,6 +31,7 @@ class Ask:
     hits: list[Hit] = field(default_factory=list)
     follow_up: bool = False
     elliptical: float = 0.0  # how surely the question only makes sense with the topic
+    antecedent: int | None = None  # the earlier question of the same message an elliptical one continues
 
 
 def topic_hits(ctx, doc: str, vector: np.ndarray, lang: str) -> list[Hit]:
@@ -67,6 +68,8 @@ def resolve(ctx, domains: list[str] | None = None) -> list[Ask]:
         ask = Ask(text=part, vector=vector, hits=hits)
         alone = hits[0].dense if hits and retriever.relevant(hits[:1], lang) else None
         ask.elliptical = ctx.assistant.scope.elliptical(vector)
+        if n and ask.elliptical >= ELLIPTICAL:  # "高龄津贴明年会涨吗？涨多少": the second asks about the first
+            ask.antecedent = n - 1
         if topic and hits and hits[0].doc == topic:
             ask.follow_up = alone is None or ask.elliptical >= ELLIPTICAL  # the same guide, asked elliptically
         elif topic:

@@ -12,7 +12,6 @@ is embedded by the sentences that state its problem, which keeps its point and i
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 from dataclasses import dataclass, replace
@@ -20,10 +19,9 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-from assistant.classifier import TRAINING, VERSIONED, TextModel, digest, fit_text_model, read_jsonl
+from assistant.classifier import TRAINING, ModelSet, TextModel, digest, fit_text_model, read_jsonl, versioned_or_trained
 from assistant.guardrails import normalize, strip_invisible
 
-log = logging.getLogger(__name__)
 REQUEST = 0.5          # P(complaint or help or suggestion) from which a message is taken as a request
 LONG = 120             # characters from which a message is embedded by its problem sentences
 GIST_CHARS = 80        # how much of a long message stands for it
@@ -72,7 +70,7 @@ def split_sentences(text: str) -> list[str]:
 
 
 @dataclass
-class IntakeModel:
+class IntakeModel(ModelSet):
     kind: TextModel
     department: TextModel
     problem: TextModel      # n-grams only: does a sentence state the problem
@@ -80,18 +78,6 @@ class IntakeModel:
     data: str
 
     PARTS = ("kind", "department", "problem")
-
-    def save(self, path) -> None:
-        arrays = {"embedder": np.array(self.embedder), "data": np.array(self.data)}
-        for name in self.PARTS:
-            arrays |= getattr(self, name).arrays(f"{name}_")
-        np.savez_compressed(path, **arrays)
-
-    @classmethod
-    def load(cls, path) -> "IntakeModel":
-        with np.load(path) as z:
-            return cls(**{n: TextModel.from_arrays(z, f"{n}_") for n in cls.PARTS}, embedder=str(z["embedder"]),
-                       data=str(z["data"]))
 
 
 def fit_intake(rows: list[dict], vectors: np.ndarray, embedder: str) -> IntakeModel:
@@ -137,20 +123,8 @@ class Intake:
     @cached_property
     def model(self) -> IntakeModel:
         with self._lock:
-            wanted = data_digest()
-            for path in [VERSIONED / "intake.npz"] + ([self.home / "models" / "intake.npz"] if self.home else []):
-                try:
-                    model = IntakeModel.load(path)
-                except (OSError, ValueError, KeyError):
-                    continue
-                if model.embedder == self.embedder.name and model.data == wanted:
-                    return model
-            log.warning("training the request classifiers for %s (data or embedder changed)", self.embedder.name)
-            model = train_intake(self.embedder)
-            if self.home:
-                (self.home / "models").mkdir(parents=True, exist_ok=True)
-                model.save(self.home / "models" / "intake.npz")
-            return model
+            return versioned_or_trained("intake", data_digest(), self.embedder.name, IntakeModel.load,
+                                        lambda: train_intake(self.embedder), self.home)
 
     def gist(self, text: str, limit: int = GIST_CHARS) -> str:
         """The sentences of a message that state its problem, in their order, as the citizen wrote them

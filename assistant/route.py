@@ -1,14 +1,24 @@
-"""Turn -> skill, with scores: similarity of the turn to each skill's examples, plus keyword cues."""
+"""Turn -> skill: a classifier learned from thousands of labelled phrasings, not a list of examples.
+
+The model (assistant/classifier.py TextModel: the embedder's vector and character n-grams) is learned
+from seeds/training/skills/*.jsonl (booking, application status, small talk, asking for a person, and
+questions that use those skills' words but ask for information), the request and question data of
+seeds/training/requests/, the questions of scope.jsonl and the follow-ups, and each skill's own
+examples. A skill's keyword cues no longer score anything: they only decide whether a skill that is
+waiting for an answer may be left mid-flow (a slot answer like "是" or a name can look like anything).
+"""
 
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from assistant.classifier import TRAINING, ModelSet, TextModel, digest, fit_text_model, read_jsonl, versioned_or_trained
 from assistant.embed import Embedder
 from assistant.guardrails import normalize
 from assistant.skills import Skill
@@ -16,17 +26,10 @@ from assistant.skills import Skill
 if TYPE_CHECKING:
     from assistant.triage import Emergency
 
-# Similarity (multilingual-e5-small, query to example utterance) a skill needs to win a turn, and
-# the bonus a keyword cue adds; calibrated with bench/routing.py.
-SKILL_THRESHOLD = 0.91
-CUE_BONUS = 0.06
-SWITCH_MARGIN = 0.02
-
-
-@lru_cache(maxsize=64)
-def _embed(embedder: Embedder, texts: tuple[str, ...]) -> np.ndarray:
-    """Query embeddings of fixed example texts, once per process and embedder (and kept on disk)."""
-    return embedder.queries(texts)
+QUESTION = "guide_qa"      # the class of questions for the guides
+SKILL_THRESHOLD = 0.5      # P(skill) from which a skill other than the guides acts (5-fold CV: 0.5–0.7 within 0.003)
+SWITCH_MARGIN = 0.2        # and the more a waiting skill's turn needs before another skill takes it
+EMBEDDING_WEIGHT = 3.0  # with C = 8 and the threshold: the best of a 5-fold CV sweep on the training rows
 
 
 @dataclass(frozen=True)
@@ -47,17 +50,67 @@ class Route:
                 "emergency": self.emergency.kind if self.emergency else None}
 
 
-class Router:
-    """Scores a message against every skill."""
+@lru_cache(maxsize=4)
+def training_rows(examples: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """(text, skill) pairs: the skill data files, requests and questions, follow-ups, asking for a person,
+    and the skills' own `examples`."""
+    rows = [(r["text"], r["skill"]) for path in sorted((TRAINING / "skills").glob("*.jsonl")) for r in read_jsonl(path)]
+    for path in sorted((TRAINING / "requests").glob("*.jsonl")):
+        rows += [(r["text"], QUESTION if r["type"] == "question" else "report_issue") for r in read_jsonl(path)]
+    for name in ("scope", "followups", "calm_followups"):
+        rows += [(r["text"], QUESTION) for r in read_jsonl(TRAINING / f"{name}.jsonl")]
+    rows += [(r["text"], "handoff") for r in read_jsonl(TRAINING / "calm_handoff.jsonl")]
+    rows += list(examples)
+    seen, unique = set(), []
+    for text, label in rows:  # one label per text: the first source that names it
+        if normalize(text).lower() not in seen:
+            seen.add(normalize(text).lower())
+            unique.append((text, label))
+    return tuple(unique)
 
-    def __init__(self, *, embedder: Embedder, skills: dict[str, Skill]) -> None:
+
+def router_digest(examples: tuple[tuple[str, str], ...]) -> str:
+    """The digest of the training rows, which versioned weights must have been built from."""
+    rows = training_rows(examples)
+    return digest([t for t, _ in rows], [label for _, label in rows])
+
+
+@dataclass
+class SkillModel(ModelSet):
+    skill: TextModel
+    embedder: str
+    data: str
+
+    PARTS = ("skill",)
+
+
+def train_router(embedder: Embedder, examples: tuple[tuple[str, str], ...], cache=None) -> SkillModel:
+    rows = training_rows(examples)
+    texts, labels = [t for t, _ in rows], [label for _, label in rows]
+    model = fit_text_model([normalize(t).lower() for t in texts], embedder.queries(texts, cache=cache),
+                           np.array(labels), c=8.0, weight=EMBEDDING_WEIGHT)
+    return SkillModel(skill=model, embedder=embedder.name, data=digest(texts, labels))
+
+
+def skill_examples(skills: dict[str, Skill]) -> tuple[tuple[str, str], ...]:
+    return tuple((text, name) for name, s in skills.items() if name != "emergency" for text in s.examples)
+
+
+class Router:
+    """Scores a message against every skill; the model loads (or is trained once) on first use."""
+
+    def __init__(self, *, embedder: Embedder, skills: dict[str, Skill], home=None) -> None:
         self.embedder = embedder
-        self.skills = {name: s for name, s in skills.items() if s.examples and name not in ("guide_qa", "emergency")}
-        self._cues = {name: re.compile("|".join(s.cues), re.IGNORECASE) for name, s in self.skills.items() if s.cues}
+        self.home = home
+        self.examples = skill_examples(skills)
+        self._cues = {name: re.compile("|".join(s.cues), re.IGNORECASE) for name, s in skills.items() if s.cues}
+        self._lock = threading.Lock()
 
     @cached_property
-    def _example_matrices(self) -> dict[str, np.ndarray]:
-        return {name: _embed(self.embedder, tuple(s.examples)) for name, s in self.skills.items()}
+    def model(self) -> SkillModel:
+        with self._lock:
+            return versioned_or_trained("skills", router_digest(self.examples), self.embedder.name, SkillModel.load,
+                                        lambda: train_router(self.embedder, self.examples), self.home)
 
     def cued(self, name: str, text: str) -> bool:
         """True when one of the skill's keyword cues is in the text."""
@@ -65,10 +118,8 @@ class Router:
         return bool(cue and cue.search(normalize(text)))
 
     def score(self, text: str, vector: np.ndarray | None = None) -> list[tuple[str, float]]:
-        """Every routable skill with its score, best first."""
+        """Every skill (and `guide_qa`) with its probability, best first."""
         vector = self.embedder.query(text) if vector is None else vector
-        scores = []
-        for name, matrix in self._example_matrices.items():
-            value = float(np.max(matrix @ vector))
-            scores.append((name, value + (CUE_BONUS if self.cued(name, text) else 0.0)))
-        return sorted(scores, key=lambda item: -item[1])
+        model = self.model.skill
+        p = model.proba(vector, [normalize(text).lower()])[0]
+        return sorted(zip(model.classes, p.tolist()), key=lambda item: -item[1])

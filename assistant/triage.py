@@ -16,7 +16,6 @@ emergency: it is sent to the city's fever clinics.
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 from dataclasses import dataclass, replace
@@ -25,11 +24,10 @@ from functools import cached_property, lru_cache
 import numpy as np
 import yaml
 
-from assistant.classifier import TRAINING, VERSIONED, TextModel, digest, fit_text_model, read_jsonl
+from assistant.classifier import TRAINING, ModelSet, TextModel, digest, fit_text_model, read_jsonl, versioned_or_trained
 from assistant.guardrails import normalize
 from assistant.prompts import PROMPTS_DIR
 
-log = logging.getLogger(__name__)
 # The emergency probability above which a message raises an emergency, chosen for recall by
 # cross-validation on the training data (bench/emergency.py; README, emergency section).
 THRESHOLD = 0.4
@@ -109,7 +107,7 @@ def emergency_data() -> tuple[list[str], list[str]]:
 
 
 @dataclass
-class TriageModel:
+class TriageModel(ModelSet):
     """The triage classifiers (assistant/classifier.py TextModel: the embedder's vector and character
     n-grams): `danger` (an emergency or not), `kind` (which one, learned from emergencies only),
     `other` (the person in danger is not the writer), `fever` (fever with cough)."""
@@ -122,18 +120,6 @@ class TriageModel:
     data: str
 
     PARTS = ("danger", "kind", "other", "fever")
-
-    def save(self, path) -> None:
-        arrays = {"embedder": np.array(self.embedder), "data": np.array(self.data)}
-        for name in self.PARTS:
-            arrays |= getattr(self, name).arrays(f"{name}_")
-        np.savez_compressed(path, **arrays)
-
-    @classmethod
-    def load(cls, path) -> "TriageModel":
-        with np.load(path) as z:
-            return cls(**{name: TextModel.from_arrays(z, f"{name}_") for name in cls.PARTS},
-                       embedder=str(z["embedder"]), data=str(z["data"]))
 
     def danger_of(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
         return self.danger.proba(vectors, texts)[:, self.danger.classes.index("True")]
@@ -243,25 +229,10 @@ class Triager:
 
     @cached_property
     def model(self) -> TriageModel:
-        """The versioned model when it was built from this data with this embedder; else one trained here
-        once (about a minute) and kept under CITYDESK_HOME/models."""
+        """The versioned model, or one trained here once (about a minute) and kept under CITYDESK_HOME/models."""
         with self._lock:
-            texts, labels = emergency_data()
-            wanted = digest(texts, labels)
-            places = [VERSIONED / "triage.npz"] + ([self.home / "models" / "triage.npz"] if self.home else [])
-            for path in places:
-                try:
-                    model = TriageModel.load(path)
-                except (OSError, ValueError, KeyError):
-                    continue
-                if model.embedder == self.embedder.name and model.data == wanted:
-                    return model
-            log.warning("training the emergency triage for %s (data or embedder changed)", self.embedder.name)
-            model = train_triage(self.embedder)
-            if self.home:
-                (self.home / "models").mkdir(parents=True, exist_ok=True)
-                model.save(self.home / "models" / "triage.npz")
-            return model
+            return versioned_or_trained("triage", digest(*emergency_data()), self.embedder.name, TriageModel.load,
+                                        lambda: train_triage(self.embedder), self.home)
 
     def warm(self) -> None:
         self.model  # noqa: B018 - loads the model

