@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 WEEKDAYS_ZH = "一二三四五六日"
 WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -200,3 +201,8 @@ def example_day(today: dt.date, lang: str) -> str:
     """A date a few days from today as a citizen would type it (12月5日 / 5 December), for examples in questions."""
     day = today + dt.timedelta(days=3)
     return f"{day.month}月{day.day}日" if lang == "zh" else f"{day.day} {MONTHS_EN[day.month - 1]}"
+
+
+def local_minute(stamp: float, timezone: str) -> str:
+    """A timestamp as the city reads it (CITYDESK_TIMEZONE), to the minute; "" for none."""
+    return dt.datetime.fromtimestamp(stamp, ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M") if stamp else ""

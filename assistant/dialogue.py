@@ -25,13 +25,13 @@ from assistant.question import split_questions
 from assistant.skills.permits import application_number
 from assistant.skills.report_issue import speaks_to_the_skill
 from assistant.workorders import order_number
-from assistant.scope import OUT_OF_SCOPE
 from assistant.prompts import render
 from assistant.sensitive import word_list
 from assistant.route import QUESTION, SKILL_THRESHOLD, SWITCH_MARGIN, Route
 from assistant.triage import Emergency
 from assistant.skills import REGISTRY
 from assistant.types import Citation, Hit, Reply
+from assistant.booking_words import CODE as BOOKING_CODE
 
 if TYPE_CHECKING:
     from assistant.assistant import Assistant
@@ -169,8 +169,9 @@ def continue_or_route(ctx: TurnContext) -> None:
     scores = ctx.assistant.router.score(ctx.query, ctx.vector)
     best, best_score = scores[0]
     runner, runner_score = scores[1]
-    named = "report_issue" if order_number(ctx.query) else "permits" if application_number(ctx.query) else None
-    if named and not active:  # a work-order or application number names the skill that owns it
+    named = ("report_issue" if order_number(ctx.query) else "permits" if application_number(ctx.query)
+             else "health_booking" if BOOKING_CODE.search(ctx.query) else None)
+    if named and not active:  # a work-order, application or booking number names the skill that owns it
         best, best_score = named, 1.0
     if active and active in REGISTRY:
         # a slot answer ("是", "明天", a name) can look like another skill's phrasings: leaving a
@@ -228,7 +229,7 @@ def compose_answer(ctx: TurnContext) -> None:
     answers, used = [], []
     for ask in asks:
         relevant = ask.hits
-        if not ask.follow_up and ctx.assistant.scope.out_of_scope(ask.vector, ask.hits, ctx.lang) >= OUT_OF_SCOPE:
+        if not ask.follow_up and not ctx.assistant.scope.answerable(ask.vector, ask.hits, ctx.lang):
             relevant = []  # no guide answers it, or it only looks like a guide question
         if ask.antecedent is not None and answers[ask.antecedent] is None:
             relevant = []  # it continues a question no guide answers, so no guide answers it either

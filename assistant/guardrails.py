@@ -123,6 +123,17 @@ def mask_resident_ids(text: str) -> str:
     return _SPACED_ID_RE.sub(_mask_spaced_id, _ID_RE.sub(_mask_id, text))
 
 
+def name_numbers(text: str) -> str:
+    """Resident IDs, bank cards and phone numbers replaced by the words for them ("身份证号", "phone
+    number"): what a classifier learned from phrasings can read, where a run of digits only confuses it."""
+    zh = has_chinese(text)
+    for pattern, word in ((_ID_RE, ("身份证号", "ID number")), (_SPACED_ID_RE, ("身份证号", "ID number")),
+                          (_CARD_RE, ("银行卡号", "card number")), (_MOBILE_RE, ("手机号", "phone number")),
+                          (_LANDLINE_RE, ("电话号码", "phone number"))):
+        text = pattern.sub(word[0] if zh else f" {word[1]} ", text)
+    return re.sub(r"  +", " ", text)
+
+
 def mask_pii(text: str) -> str:
     """Mask resident IDs, bank cards, mobile and landline numbers and e-mail addresses."""
     text = _ID_RE.sub(_mask_id, text)

@@ -25,6 +25,7 @@ from assistant.prompts import render
 from assistant.types import Reply
 
 MODEL = "citydesk"
+THREAD_DAYS = 30  # how long a stateless client's history can still find its session
 PIECE = 24
 
 
@@ -87,8 +88,10 @@ def session_from_history(assistant, messages: list[ChatMessage]) -> str | None:
 
 
 def remember_thread(assistant, messages: list[ChatMessage], content: str, session_id: str) -> None:
-    """Note which session answered this history with `content`, for the client's next request."""
+    """Note which session answered this history with `content`, for the client's next request; notes
+    older than THREAD_DAYS are dropped."""
     with assistant.sessions.begin() as db:
+        db.query(Thread).filter(Thread.created < time.time() - THREAD_DAYS * 86400).delete()
         db.merge(Thread(digest=_digest(_dialogue(messages) + [["assistant", content.strip()]]), session_id=session_id))
 
 
@@ -128,16 +131,15 @@ def add_openai_routes(app: FastAPI, assistant, limiter) -> None:
         stateless = session_id is None
         if stateless:
             session_id = session_from_history(assistant, body.messages)
-        remember = (lambda content, sid: remember_thread(assistant, body.messages, content, sid)) if stateless \
-            else None
+        history = body.messages if stateless else None  # a stateless client's history, to find its session again
         if body.stream:
             headers = {"Cache-Control": "no-cache", **({"X-Session-Id": session_id} if session_id else {})}
-            return StreamingResponse(_stream(assistant, text, session_id, reply_id, created, body.model, remember),
+            return StreamingResponse(_stream(assistant, text, session_id, reply_id, created, body.model, history),
                                      media_type="text/event-stream", headers=headers)
         reply = assistant.ask(text, session_id=session_id)
         content = with_sources(reply, assistant.settings)
-        if remember:
-            remember(content, reply.session_id)
+        if history:
+            remember_thread(assistant, history, content, reply.session_id)
         prompt_tokens = tokens.count(text)
         completion_tokens = tokens.count(content)
         payload = {"id": reply_id, "object": "chat.completion", "created": created, "model": body.model,
@@ -148,7 +150,8 @@ def add_openai_routes(app: FastAPI, assistant, limiter) -> None:
         return JSONResponse(payload, headers={"X-Session-Id": reply.session_id})
 
 
-def _stream(assistant, text: str, session_id: str | None, reply_id: str, created: int, model: str, remember=None):
+def _stream(assistant, text: str, session_id: str | None, reply_id: str, created: int, model: str,
+            history: list[ChatMessage] | None = None):
     def chunk(delta: dict, finish: str | None = None, **extra) -> str:
         data = {"id": reply_id, "object": "chat.completion.chunk", "created": created, "model": model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
@@ -170,7 +173,7 @@ def _stream(assistant, text: str, session_id: str | None, reply_id: str, created
         content = "\n\n" + render("answer_replaced", reply.lang, file="web") + "\n\n" + content
     for start in range(0, len(content), PIECE):
         yield chunk({"content": content[start:start + PIECE]})
-    if remember:
-        remember(streamed + content, reply.session_id)
+    if history:
+        remember_thread(assistant, history, streamed + content, reply.session_id)
     yield chunk({}, "stop", **extras(reply, assistant.settings))
     yield "data: [DONE]\n\n"

@@ -20,7 +20,7 @@ import numpy as np
 
 from assistant.classifier import TRAINING, ModelSet, TextModel, digest, fit_text_model, read_jsonl, versioned_or_trained
 from assistant.embed import Embedder
-from assistant.guardrails import normalize
+from assistant.guardrails import name_numbers, normalize
 from assistant.skills import Skill
 
 if TYPE_CHECKING:
@@ -119,7 +119,9 @@ class Router:
 
     def score(self, text: str, vector: np.ndarray | None = None) -> list[tuple[str, float]]:
         """Every skill (and `guide_qa`) with its probability, best first."""
-        vector = self.embedder.query(text) if vector is None else vector
+        plain = name_numbers(text)
+        if plain != text or vector is None:  # "身份证110101…名下的预约" is read as "身份证号名下的预约"
+            vector = self.embedder.query(plain)
         model = self.model.skill
-        p = model.proba(vector, [normalize(text).lower()])[0]
+        p = model.proba(vector, [normalize(plain).lower()])[0]
         return sorted(zip(model.classes, p.tolist()), key=lambda item: -item[1])

@@ -206,6 +206,12 @@ class Scope:
         x = model.features(vector, hits, relevant, lang)
         return model.trees.proba(x)
 
+    def answerable(self, vector: np.ndarray, hits: list[Hit], lang: str) -> bool:
+        """Whether the city's guides can answer this question: something was found and the
+        out-of-scope model does not reach OUT_OF_SCOPE (the one test the dialogue, the report skill's
+        "a question in the same message" and the staff's gaps report all use)."""
+        return bool(hits) and self.out_of_scope(vector, hits, lang) < OUT_OF_SCOPE
+
     def elliptical(self, vector: np.ndarray) -> float:
         model = self._ellipsis
         return float(model.proba(vector)[0, model.classes.index("elliptical")])

@@ -18,7 +18,7 @@ from typing import Callable
 
 from sqlalchemy import func, update
 
-from assistant import guardrails, scope
+from assistant import guardrails
 from assistant.db import Conversation, Feedback, Message, Ticket
 from assistant.knowledge.index import IngestBusy, IngestReport
 from assistant.knowledge.load import SUPPORTED, Rejected, load
@@ -225,7 +225,7 @@ def _nearest_domain(assistant, question: str) -> str:
     vector = assistant.embedder.query(question)
     hits = assistant.retriever.retrieve(question, k=5, vector=vector)
     lang = guardrails.detect_language(question, assistant.settings.language)
-    if not hits or assistant.scope.out_of_scope(vector, hits, lang) >= scope.OUT_OF_SCOPE:
+    if not assistant.scope.answerable(vector, hits, lang):
         return OUT_OF_SCOPE
     return hits[0].chunk.domain
 

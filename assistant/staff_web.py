@@ -7,18 +7,17 @@ every action checks it, and no action is exposed to API clients. Labels follow t
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import gradio as gr
 import yaml
 
 from assistant import staff, workorders
+from assistant.dates import local_minute
 from assistant.knowledge.load import SUPPORTED
 from assistant.prompts import PROMPTS_DIR, render
 from assistant.web import browser_lang
@@ -41,11 +40,6 @@ PRIVATE = {"api_visibility": "private"}
 
 def t(key: str, lang: str, **values) -> str:
     return render(key, lang, file="web", **values)
-
-
-def _when(stamp: float, timezone: str) -> str:
-    """A time as the city reads it (CITYDESK_TIMEZONE), like the work orders and the citizen's replies."""
-    return dt.datetime.fromtimestamp(stamp, ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M") if stamp else ""
 
 
 @lru_cache(maxsize=1)
@@ -74,13 +68,13 @@ def files_table(assistant, lang: str, query: str = "") -> dict:
         if wanted and wanted not in f"{f['path']} {f['title']} {status} {f['status']}".lower():
             continue
         rows.append([f["path"], status, reason_text(f["reason"], lang), f["title"], f["chunks"],
-                     _when(f["indexed_at"] or 0.0, tz)])
+                     local_minute(f["indexed_at"] or 0.0, tz)])
     return {"headers": t("files_columns", lang).split("|"), "data": rows or [[""] * 6]}
 
 
 def tickets_table(items: list[dict], lang: str, timezone: str) -> dict:
     rows = [[i["number"], t(f"ticket_status_{i['status']}", lang), i["claimed_by"],
-             t(f"ticket_reason_{i['reason']}", lang), _when(i["created"], timezone)] for i in items]
+             t(f"ticket_reason_{i['reason']}", lang), local_minute(i["created"], timezone)] for i in items]
     return {"headers": t("tickets_columns", lang).split("|"), "data": rows or [["", "", "", "", ""]]}
 
 
@@ -94,7 +88,7 @@ def gaps_markdown(groups: dict, lang: str, timezone: str) -> str:
         for e in entries:
             notes = "".join(f"<br>　“{html.escape(c)}”" for c in e["comments"][:3])
             out.append(f"- **{e['count']}×** {html.escape(e['question'])} "
-                       f"<small>({t('gap_' + e['kind'], lang)}, {_when(e['last'], timezone)})</small>{notes}")
+                       f"<small>({t('gap_' + e['kind'], lang)}, {local_minute(e['last'], timezone)})</small>{notes}")
     return "\n".join(out)
 
 

@@ -6,16 +6,15 @@ Dispatch rules are data (seeds/departments.yaml); which type and department a me
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import re
 import secrets
 import time
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
+from assistant.dates import local_minute
 from assistant.db import WorkOrder
 from assistant.guardrails import mask_pii
 from assistant.seeds import read
@@ -111,7 +110,7 @@ def overdue(order: WorkOrder, now: float | None = None) -> bool:
 
 def when(assistant, stamp: float) -> str:
     """A timestamp in the city's time zone, to the minute."""
-    return dt.datetime.fromtimestamp(stamp, ZoneInfo(assistant.settings.timezone)).strftime("%Y-%m-%d %H:%M")
+    return local_minute(stamp, assistant.settings.timezone)
 
 
 # ----- staff -----------------------------------------------------------------------------------

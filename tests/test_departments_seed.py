@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from assistant.route import skill_examples, training_rows
+from assistant.skills import REGISTRY
+
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +64,9 @@ def test_the_untouched_sets_share_no_message_with_what_the_models_learn_from():
                for t in spec["examples"][lang]}
     for path in (ROOT / "seeds" / "training").rglob("*.jsonl"):
         learned |= {json.loads(line)["text"].strip() for line in path.read_text(encoding="utf-8").splitlines() if line}
+    # the routing set measures the skill router: none of it is in what the router learns from (the
+    # triage's calm everyday turns, "谢谢" or a name, are not routing data)
+    routed = {text.strip() for text, _ in training_rows(skill_examples(REGISTRY))}
     for path in (ROOT / "evals" / "heldout").glob("*.jsonl"):
         held = [json.loads(line)["text"].strip() for line in path.read_text(encoding="utf-8").splitlines() if line]
-        assert len(held) >= 300 and not set(held) & learned, path.name
+        assert len(held) >= 300 and not set(held) & (routed if path.name == "skills.jsonl" else learned), path.name

@@ -100,3 +100,11 @@ def test_masking_recall_and_precision_on_synthetic_sentences():
                                            ("the bus driver was rude", False)])
 def test_questions_are_told_from_reports(text, question):
     assert g.looks_like_question(text) is question
+
+
+def test_numbers_are_named_for_classifiers_in_the_messages_language():
+    from assistant.guardrails import name_numbers
+
+    assert name_numbers("身份证110101199003074514，手机13800001234") == "身份证身份证号，手机手机号"
+    assert name_numbers("my number is 13900001111") == "my number is phone number "
+    assert name_numbers("办护照要多少钱") == "办护照要多少钱"

@@ -131,3 +131,19 @@ def test_guide_links_are_absolute_with_a_public_url(small_assistant):
 def test_guide_links_are_relative_without_one(server):
     rest = httpx.post(server + "/api/chat", json={"message": "办护照要多少钱"}, timeout=60).json()
     assert rest["citations"][0]["link"] == "/guides/permits/passport.md"
+
+
+def test_a_history_older_than_a_month_no_longer_finds_its_session(server, small_assistant):
+    """The notes that let stateless clients continue are pruned: an old one is gone after the next turn."""
+    import time
+
+    from assistant.db import Thread
+
+    api = client(server)
+    first = api.chat.completions.create(model="citydesk", messages=[{"role": "user", "content": "护照需要什么材料"}])
+    history = [{"role": "user", "content": "护照需要什么材料"}, {"role": "assistant", "content": first.choices[0].message.content}]
+    with small_assistant.sessions.begin() as db:
+        db.query(Thread).update({Thread.created: time.time() - 31 * 86400})
+    api.chat.completions.create(model="citydesk", messages=[{"role": "user", "content": "你好"}])
+    late = api.chat.completions.create(model="citydesk", messages=history + [{"role": "user", "content": "那要多少钱？"}])
+    assert late.model_extra["citydesk"]["status"] != "answered", "a month-old history starts afresh"

@@ -37,3 +37,10 @@ def test_probabilities_cover_every_skill_once(router):
     scores = router.score("你好")
     assert abs(sum(p for _, p in scores) - 1.0) < 1e-6
     assert {name for name, _ in scores} == {"guide_qa", "health_booking", "permits", "report_issue", "handoff", "smalltalk"}
+
+
+@pytest.mark.parametrize("message", ["查一下身份证110101199003074514名下的预约",
+                                     "帮我约周五第一人民医院眼科，就诊人李娜，身份证11010519491231002X，手机13800001234"])
+def test_numbers_in_a_message_do_not_hide_what_it_asks_for(router, message):
+    """An ID or a phone number is read as the word for it, not as a run of digits."""
+    assert router.score(message)[0][0] == "health_booking"

@@ -18,7 +18,7 @@ def ticket_number() -> str:
 
 
 @skill(name="handoff", title={"zh": "转人工", "en": "Talk to a person"},
-       examples=["转人工", "找人工客服", "我要人工服务", "让真人来回答", "我要投诉你们这个机器人", "你听不懂，换个人",
+       examples=["找人工客服", "我要人工服务", "让真人来回答", "我要投诉你们这个机器人", "你听不懂，换个人",
                  "talk to a person", "I want to speak to a human", "connect me to an agent", "real person please"],
        cues=[r"人工(?!智能)|真人|客服|(找|要|叫|转).{0,4}工作人员|坐席|\bhuman\b|\bagent\b|real person|operator|speak to (someone|a person)"])
 def handle(ctx) -> None:

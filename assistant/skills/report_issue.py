@@ -7,7 +7,6 @@ import re
 
 from assistant import workorders
 from assistant.question import split_questions
-from assistant.scope import OUT_OF_SCOPE
 from assistant.guardrails import mask_pii, phone_digits
 from assistant.prompts import render
 from assistant.skills import REGISTRY, skill
@@ -157,7 +156,7 @@ def answer_questions_too(ctx) -> None:
             continue
         vector = ctx.assistant.embedder.query(part)
         hits = ctx.assistant.retriever.retrieve(part, k=5, vector=vector)
-        if not hits or ctx.assistant.scope.out_of_scope(vector, hits, ctx.lang) >= OUT_OF_SCOPE:
+        if not ctx.assistant.scope.answerable(vector, hits, ctx.lang):
             continue
         answer = ctx.assistant.composer.compose(part, hits, ctx.lang, vector)
         if answer.answerable:

@@ -14,9 +14,9 @@ _CAPABILITIES = re.compile(r"能做什么|能干什么|会什么|有什么功能
 
 
 @skill(name="smalltalk", title={"zh": "问候", "en": "Small talk"},
-       examples=["你好", "您好", "在吗", "早上好", "谢谢", "谢谢你的帮助", "再见", "你能做什么", "你是谁", "你是机器人吗",
-                 "好的谢谢，没有别的问题了", "hello", "hi there", "hiya", "good morning", "thanks", "thank you very much",
-                 "bye", "goodbye, nice talking to you", "what can you do", "what can you help me with",
+       examples=["您好", "谢谢", "谢谢你的帮助", "你能做什么", "你是谁", "你是机器人吗",
+                 "好的谢谢，没有别的问题了", "hi there", "hiya", "thanks", "thank you very much",
+                 "goodbye, nice talking to you", "what can you do", "what can you help me with",
                  "who are you", "are you a robot", "what is your name"],
        cues=[r"^\s*(你好|您好|hi|hello|hey|嗨|在吗|谢谢|再见)\W*$"])
 def handle(ctx) -> None:
