@@ -24,8 +24,9 @@ def skill(*, name: str, title: dict[str, str], domains: list[str] | None = None,
           examples: list[str] | None = None, cues: list[str] | None = None) -> Callable:
     """Register the decorated `handle(ctx)` function as a skill.
 
-    `examples` are utterances the router compares a message with; `cues` are regular expressions
-    whose match adds a small bonus to the skill's score.
+    `examples` join the router's training phrasings (seeds/training/skills/ holds most of them);
+    `cues` are regular expressions a message must match for this skill to take the turn from another
+    skill that waits for an answer.
     """
     def register(handle: Callable) -> Callable:
         if name in REGISTRY:
