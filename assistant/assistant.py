@@ -202,6 +202,7 @@ class Assistant:
         self.intake.classify(question, vector)
         self.route(question)
         self.scope.warm()
+        self.retriever.titles.warm([f["title"] for f in self.index.files()])
         hits = self.retriever.retrieve(question, k=5, vector=vector)
         if hits:
             self.composer.compose(question, hits, "zh", vector)

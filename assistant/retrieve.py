@@ -92,11 +92,15 @@ class TitleVectors:
         self.embedder = embedder
         self._known: dict[str, np.ndarray] = {}
 
-    def similarity(self, vector: np.ndarray, titles: dict[str, str]) -> dict[str, float]:
-        """Each guide's title similarity to the question, min-max normalised over these guides."""
-        missing = sorted({t for t in titles.values() if t and t not in self._known})
+    def warm(self, titles: list[str]) -> None:
+        """Embed these titles now (every guide's, at start) rather than during citizens' turns."""
+        missing = sorted({t for t in titles if t and t not in self._known})
         if missing:
             self._known.update(zip(missing, self.embedder.passages(missing)))
+
+    def similarity(self, vector: np.ndarray, titles: dict[str, str]) -> dict[str, float]:
+        """Each guide's title similarity to the question, min-max normalised over these guides."""
+        self.warm(list(titles.values()))
         sims = {doc: float(self._known[t] @ vector) for doc, t in titles.items() if t}
         if len(sims) < 2:
             return {}
