@@ -91,11 +91,9 @@ def train(name: str, texts: list[str], labels: list[str], embedder: Embedder, ca
                        data=digest(texts, labels))
 
 
-def versioned_or_trained(name: str, wanted: str, embedder: str, load: Callable[[Path], object],
-                         train: Callable[[], object], home: Path | None):
+def versioned(name: str, wanted: str, embedder: str, load: Callable[[Path], object], home: Path | None):
     """The versioned weights seeds/models/`name`.npz when they were built from this data (digest
-    `wanted`) with this embedder; else those kept under `home`/models; else weights trained here once
-    (a minute or so for a few thousand texts) and kept there."""
+    `wanted`) with this embedder; else those kept under `home`/models; else None."""
     places = [VERSIONED / f"{name}.npz"] + ([home / "models" / f"{name}.npz"] if home else [])
     for path in places:
         try:
@@ -104,6 +102,16 @@ def versioned_or_trained(name: str, wanted: str, embedder: str, load: Callable[[
             continue
         if model.embedder == embedder and model.data == wanted:
             return model
+    return None
+
+
+def versioned_or_trained(name: str, wanted: str, embedder: str, load: Callable[[Path], object],
+                         train: Callable[[], object], home: Path | None):
+    """The `versioned` weights, else weights trained here once (a minute or so for a few thousand
+    texts) and kept under `home`/models."""
+    model = versioned(name, wanted, embedder, load, home)
+    if model is not None:
+        return model
     log.warning("training the %s classifier for %s (data or embedder changed)", name, embedder)
     model = train()
     if home:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.classifier import TRAINING, VERSIONED, LinearModel, digest, load_or_train, read_jsonl
+from assistant.classifier import TRAINING, LinearModel, digest, load_or_train, read_jsonl, versioned
 from assistant.types import Hit
 
 log = logging.getLogger(__name__)
@@ -179,15 +179,10 @@ class Scope:
     @cached_property
     def _model(self) -> ScopeModel | None:
         with self._lock:
-            texts, labels = scope_data()
-            home = self.assistant.settings.home / "models" / "scope.npz"
-            for path in (VERSIONED / "scope.npz", home):
-                try:
-                    model = ScopeModel.load(path)
-                except (OSError, ValueError, KeyError):
-                    continue
-                if model.embedder == self.assistant.embedder.name and model.data == digest(texts, labels):
-                    return model
+            model = versioned("scope", digest(*scope_data()), self.assistant.embedder.name, ScopeModel.load,
+                              self.assistant.settings.home)
+            if model is not None:
+                return model
             log.warning("no out-of-scope model for this embedder and data: run `citydesk train` (it needs an"
                         " index); until then only the relevance rule decides")
             return None
