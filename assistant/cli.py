@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(run=_eval)
 
-    p = sub.add_parser("train", help="train the classifiers (triage, requests, scope, follow-ups) from seeds/training")
+    p = sub.add_parser("train", help="train the classifiers (triage, requests, scope, follow-ups, skill routing) from seeds/training")
     p.add_argument("--into", type=Path, help="where to write the weights (default: seeds/models for the bundled "
                                              "embedder, else CITYDESK_HOME/models)")
     p.set_defaults(run=_train)
