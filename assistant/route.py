@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 QUESTION = "guide_qa"      # the class of questions for the guides
 SKILL_THRESHOLD = 0.5      # P(skill) from which a skill other than the guides acts (5-fold CV: 0.5–0.7 within 0.003)
 SWITCH_MARGIN = 0.2        # and the more a waiting skill's turn needs before another skill takes it
-EMBEDDING_WEIGHT = 3.0  # with C = 8 and the threshold: the best of a 5-fold CV sweep on the training rows
+EMBEDDING_WEIGHT = 3.0     # the embedding's weight against the n-grams, and the inverse regularisation:
+C = 8.0                    # with the threshold, the best of a 5-fold CV sweep on the training rows
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def train_router(embedder: Embedder, examples: tuple[tuple[str, str], ...], cach
     rows = training_rows(examples)
     texts, labels = [t for t, _ in rows], [label for _, label in rows]
     model = fit_text_model([normalize(t).lower() for t in texts], embedder.queries(texts, cache=cache),
-                           np.array(labels), c=8.0, weight=EMBEDDING_WEIGHT)
+                           np.array(labels), c=C, weight=EMBEDDING_WEIGHT)
     return SkillModel(skill=model, embedder=embedder.name, data=digest(texts, labels))
 
 
