@@ -238,9 +238,8 @@ class Assistant:
         return reply
 
     def ask_stream(self, text: str, session_id: str | None = None, lang: str | None = None):
-        """Like `ask`, as events: ("delta", text) while an LLM answer is generated, then ("reply", Reply).
-
-        The final reply is the verified one; it may differ from the streamed text, which it replaces.
+        """Like `ask`, as events: ("draft", text) when the extractive answer can be shown while an LLM
+        writes one, then ("reply", Reply). The reply replaces the draft; no unchecked LLM text is sent.
         """
         conversation = self._conversation(session_id, lang)
         ctx = TurnContext(assistant=self, conversation=conversation, text=text,

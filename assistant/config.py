@@ -84,7 +84,10 @@ class Settings:
     llm_base_url: str = _setting("", _url, "an OpenAI-compatible server; unset means extractive answers")
     llm_model: str = _setting("", doc="the model name the LLM server expects")
     llm_api_key: str = _setting("", doc="API key for the LLM server, if it needs one")
-    llm_timeout: float = _setting(20.0, _number(float), "seconds before an LLM answer is abandoned")
+    llm_timeout: float = _setting(60.0, _number(float), "seconds a whole LLM answer may take, retries included; "
+                                  "then the extractive answer stays")
+    llm_first_token_timeout: float = _setting(30.0, _number(float), "seconds the LLM may take to start answering "
+                                              "(reading a long prompt on a CPU takes most of it)")
     llm_retries: int = _setting(1, _number(int, allow_zero=True), "retries of a failed LLM call")
     judge_model: str = _setting("", doc="model for LLM-as-judge metrics in `citydesk eval --llm` (default: LLM_MODEL)")
     staff_token: str = _setting("", doc="token for the staff page; unset disables it")

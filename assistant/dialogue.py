@@ -257,7 +257,7 @@ def compose_answer(ctx: TurnContext) -> None:
             condense(ctx, fallback=ctx.query)  # "what about the fee?" written out whole for the LLM
         ctx.answer_stream = stream_answer(ctx, list({h.chunk.id: h for h in used}.values()), extractive)
         return
-    ctx.finish(extractive.text, "answered", extractive.citations)
+    ctx.finish(extractive.text, "answered", extractive.citations, answer_source="extractive")
 
 
 def check_output(ctx: TurnContext) -> None:
@@ -295,8 +295,8 @@ FINAL_STEPS = [check_output, record]
 
 
 def run_turn_stream(ctx: TurnContext) -> Iterator[tuple[str, Any]]:
-    """Run the steps in order until one finishes the turn; yield ("delta", text) while an answer is
-    generated, then check and record the reply and yield ("reply", Reply)."""
+    """Run the steps in order until one finishes the turn; yield ("draft", text) when an answer is shown
+    while the LLM writes a better one, then check and record the reply and yield ("reply", Reply)."""
     for step in STEPS:
         began = time.perf_counter()
         step(ctx)
@@ -304,8 +304,8 @@ def run_turn_stream(ctx: TurnContext) -> Iterator[tuple[str, Any]]:
         if ctx.reply is not None or ctx.answer_stream is not None:
             break
     if ctx.answer_stream is not None:
-        for delta in ctx.answer_stream:
-            yield "delta", delta
+        for draft in ctx.answer_stream:
+            yield "draft", guardrails.mask_resident_ids(draft)
     if ctx.reply is None:
         ctx.canned("nothing_found", "refused")
     for step in FINAL_STEPS:

@@ -13,7 +13,8 @@ from assistant.evalsuite import MAXIMUMS, SuiteError
 
 METRICS = ("pass_rate", "routing_accuracy", "hit_at_1", "hit_at_5", "mrr", "fact_recall", "refusal_precision",
            "refusal_recall", "emergency_recall", "emergency_false_alarms", "handoff_correctness",
-           "latency_median_ms", "latency_p95_ms", "judge_faithfulness", "judge_relevance")
+           "latency_median_ms", "latency_p95_ms", "judge_faithfulness", "judge_relevance", "llm_verified",
+           "llm_repaired", "llm_fallback")
 # Minimums that hold for every run, whatever the suites declare: an emergency must never be missed.
 GLOBAL_THRESHOLDS = {"emergency_recall": 1.0}
 
@@ -115,6 +116,9 @@ def summarize(cases: list[dict]) -> dict:
         "latency_median_ms": round(statistics.median(latencies), 1) if latencies else None,
         "latency_p95_ms": round(percentile(latencies, 95), 1) if latencies else None,
     }
+    verification = [t.get("verification") for t in turns if t.get("verification")]
+    for name in ("verified", "repaired", "fallback"):  # answers that went through the LLM, by their check
+        out[f"llm_{name}"] = verification.count(name) if verification else None
     for name in ("faithfulness", "relevance"):
         scores = [j[name] for j in judged if j.get(name) is not None]
         out[f"judge_{name}"] = round(statistics.mean(scores), 4) if scores else None

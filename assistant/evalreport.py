@@ -14,7 +14,7 @@ REPORT_KEYS = ("schema", "created", "run", "overall", "suites", "tags", "routing
                "cases")
 SHOWN = ("pass_rate", "routing_accuracy", "hit_at_1", "hit_at_5", "mrr", "fact_recall", "refusal_precision",
          "refusal_recall", "emergency_recall", "emergency_false_alarms", "handoff_correctness", "latency_median_ms",
-         "latency_p95_ms", "judge_faithfulness", "judge_relevance")
+         "latency_p95_ms", "judge_faithfulness", "judge_relevance", "llm_verified", "llm_repaired", "llm_fallback")
 
 
 def fmt(value, name: str = "") -> str:

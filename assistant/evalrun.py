@@ -164,6 +164,7 @@ def check_turn(turn: Turn, reply: Reply, said: str, captured: dict[str, str] | N
     return {"say": said, "line": turn.line, "expect": e, "reply": reply.text, "status": reply.status,
             "skill": reply.skill, "citations": docs, "lang": reply.lang, "asks_for": asks_for,
             "ticket": reply.data.get("ticket", ""), "latency_ms": round(reply.latency_ms, 1), "rank": rank,
+            "answer_source": reply.data.get("answer_source", ""), "verification": reply.data.get("verification", ""),
             "facts": len(facts), "facts_found": sum(found), "failures": failures, "passed": not failures}
 
 

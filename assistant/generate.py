@@ -1,8 +1,9 @@
-"""LLM answers: numbered, delimited passages in the prompt, the answer streamed, verified, or the extractive one.
+"""LLM answers: numbered, delimited passages in the prompt; the answer attributed claim by claim, or the extractive one.
 
-`stream_answer` yields text deltas as tokens arrive and ends the turn with `ctx.finish`: the LLM's
-answer when it passes `verify.problems` (citations renumbered in order of first citation, exactly
-the text that was streamed), otherwise the extractive answer, with the reason in the reply's data.
+`stream_answer` yields the extractive answer as a draft, then ends the turn with `ctx.finish`: the
+LLM's answer when `verify.problems` finds nothing and `attribution` verifies or repairs it (the
+citations written from the attribution, whatever markers the model wrote), otherwise the extractive
+answer. `Reply.data` says which: answer_source, verification and verification_reason.
 `condense` rewrites a follow-up ("那要多少钱？") as a standalone question for retrieval.
 """
 
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from assistant import guardrails, verify
+from assistant import attribution, guardrails, verify
 from assistant.extractive import Answer
 from assistant.llm import LLMError, complete, stream_text
 from assistant.prompts import render
@@ -66,85 +67,53 @@ def answer_messages(question: str, passages: list[Chunk], lang: str) -> list:
             HumanMessage(render("answer", lang, file="answer", passages=numbered, question=escape(question)))]
 
 
-class Renumbering:
-    """Rewrites citation markers while the answer streams, so passages are numbered in order of first citation.
-
-    An unfinished marker ("[1") and trailing white space are held back until the next delta shows
-    what they are; so the streamed deltas add up to exactly the final text.
-    """
-
-    HOLD = re.compile(r"[\[【][\d\s,，、]{0,12}$|\s+$")
-
-    def __init__(self) -> None:
-        self.order: list[int] = []
-        self._pending = ""
-        self._started = False
-
-    def feed(self, delta: str) -> str:
-        text = self._pending + delta
-        if not self._started:
-            text = text.lstrip()
-        hold = self.HOLD.search(text)
-        cut = hold.start() if hold else len(text)
-        self._pending = text[cut:]
-        out = verify.MARKER.sub(self._marker, text[:cut])
-        self._started = self._started or bool(out)
-        return out
-
-    def flush(self) -> str:
-        out = verify.MARKER.sub(self._marker, self._pending.rstrip())
-        self._pending = ""
-        return out
-
-    def _marker(self, m: re.Match) -> str:
-        numbers = [int(n) for n in re.split(r"\s*[,，、]\s*", m.group(1).strip())]
-        self.order.extend(n for n in dict.fromkeys(numbers) if n not in self.order)
-        return "".join(f"[{self.order.index(n) + 1}]" for n in numbers)
-
-
 def stream_answer(ctx: "TurnContext", relevant: list[Hit], extractive: Answer) -> Iterator[str]:
-    """Yield the LLM's answer as it is generated; finish the turn with it if verified, else with `extractive`."""
-    assistant = ctx.assistant
+    """Yield the extractive answer as a draft at once; then ask the LLM, attribute its answer claim by claim
+    (`attribution`) and finish the turn with it when verified or repaired, else with `extractive`.
+
+    Nothing the LLM writes reaches a citizen before it is checked: the draft is the extractive answer.
+    """
+    assistant, settings = ctx.assistant, ctx.assistant.settings
     passages = given_passages(relevant, extractive, assistant.index)
+    texts = [c.embedding_text() for c in passages]
     condensed = ctx.state.pop("condensed", None)
     question = condensed["question"] if condensed and condensed.get("message") == ctx.query else ctx.query
     messages = answer_messages(guardrails.mask_pii(question), passages, ctx.lang)
-    numbering, raw, shown = Renumbering(), [], []
-    began, first_ms, reasons = time.perf_counter(), None, []
+    yield extractive.text
+    raw, began, first_ms, reasons = [], time.perf_counter(), None, []
     try:
-        for delta in stream_text(assistant.llm, messages, timeout=assistant.settings.llm_timeout):
+        for delta in stream_text(assistant.llm, messages, timeout=settings.llm_timeout,
+                                 first_timeout=settings.llm_first_token_timeout):
+            first_ms = first_ms or (time.perf_counter() - began) * 1000
             raw.append(delta)
             if verify.leaked_canary("".join(raw), CANARY):
                 reasons = ["leaked canary"]
                 break
-            out = numbering.feed(delta)
-            if out:
-                first_ms = first_ms or (time.perf_counter() - began) * 1000
-                shown.append(out)
-                yield out
     except LLMError as exc:
         reasons = [str(exc)]
-    if not reasons:
-        reasons = verify.problems("".join(raw), passages=[c.embedding_text() for c in passages], canary=CANARY,
-                                  typed=ctx.text)
-    llm_ms = round((time.perf_counter() - began) * 1000, 1)
-    if reasons:
-        reason = guardrails.mask_pii("; ".join(reasons))
-        log.warning("LLM answer replaced by the extractive one: %s", reason)
-        ctx.finish(extractive.text, "answered", extractive.citations, llm="fallback", fallback_reason=reason,
-                   llm_ms=llm_ms)
+    answer = "".join(raw)
+    log.debug("LLM wrote: %s", guardrails.mask_pii(answer))  # for bench/llm_path.py's hand judging; never shown
+    reasons = reasons or verify.problems(answer, passages=texts, canary=CANARY, typed=ctx.text)
+    result = None if reasons else attribution.attribute(answer, texts, question=ctx.text,
+                                                        embed=assistant.embedder.query_many)
+    timing = {"llm_ms": round((time.perf_counter() - began) * 1000, 1),
+              "first_token_ms": round(first_ms, 1) if first_ms else None}
+    if result is None or result.status == "fallback":
+        reason = guardrails.mask_pii("; ".join(reasons) if reasons else result.reason)
+        log.info("LLM answer: fallback (%s) in %s ms", reason, timing["llm_ms"])
+        ctx.finish(extractive.text, "answered", extractive.citations, answer_source="extractive",
+                   verification="fallback", verification_reason=reason, **timing)
         return
-    tail = numbering.flush()
-    cited = [passages[n - 1] for n in numbering.order]
+    text, order = result.text()
+    cited = [passages[i] for i in order]
     if ctx.lang == "en" and any(c.lang != "en" for c in cited):
-        tail += "\n\n" + render("source_in_chinese", "en", file="answer")
-    if tail:
-        shown.append(tail)
-        yield tail
+        text += "\n\n" + render("source_in_chinese", "en", file="answer")
     citations = [Citation(n=i, doc=c.doc, title=c.title, section=c.section, source_url=c.source_url,
                           chunk_id=c.id, lang=c.lang) for i, c in enumerate(cited, 1)]
-    ctx.finish("".join(shown), "answered", citations, llm="verified", llm_ms=llm_ms,
-               first_token_ms=round(first_ms or llm_ms, 1))
+    reason = guardrails.mask_pii(result.reason)
+    log.info("LLM answer: %s%s in %s ms", result.status, f" ({reason})" if reason else "", timing["llm_ms"])
+    ctx.finish(text, "answered", citations, answer_source="llm", verification=result.status,
+               verification_reason=reason, **timing)
 
 
 def condense(ctx: "TurnContext", *, fallback: str) -> str:

@@ -2,8 +2,9 @@
 
 Any OpenAI-compatible server works: vLLM, Ollama (`http://127.0.0.1:11434/v1`), llama.cpp's server
 (`http://127.0.0.1:8080/v1`) or a cloud API. A call that fails in any way (down, an HTTP error, a
-response that is not the protocol, or no complete answer within CITYDESK_LLM_TIMEOUT seconds,
-retries included) raises `LLMError`, whose message says why; callers then answer without the LLM.
+response that is not the protocol, no first token within CITYDESK_LLM_FIRST_TOKEN_TIMEOUT seconds,
+or no complete answer within CITYDESK_LLM_TIMEOUT seconds, retries included) raises `LLMError`,
+whose message says why; callers then answer without the LLM.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ def build_chat_model(settings: Settings):
                       max_retries=settings.llm_retries, temperature=0.1, use_responses_api=False)
 
 
-def stream_text(model, messages: list, *, timeout: float) -> Iterator[str]:
-    """The model's answer as text deltas, as they arrive; `LLMError` when it fails or runs past `timeout` s."""
-    return _within(lambda: (_text(chunk) for chunk in model.stream(messages)), timeout)
+def stream_text(model, messages: list, *, timeout: float, first_timeout: float | None = None) -> Iterator[str]:
+    """The model's answer as text deltas, as they arrive; `LLMError` when it fails, sends nothing within
+    `first_timeout` s, or runs past `timeout` s in all."""
+    return _within(lambda: (_text(chunk) for chunk in model.stream(messages)), timeout, first_timeout)
 
 
 def complete(model, messages: list, *, timeout: float) -> str:
@@ -53,7 +55,7 @@ def _text(message: Any) -> str:
     raise LLMError(f"bad response: no text in {type(message).__name__}")
 
 
-def _within(produce: Callable[[], Iterable[str]], timeout: float) -> Iterator[str]:
+def _within(produce: Callable[[], Iterable[str]], timeout: float, first_timeout: float | None = None) -> Iterator[str]:
     """Run `produce` in a worker thread and pass its pieces on until it ends or the deadline passes.
 
     The HTTP client's own timeout only bounds each read and multiplies with retries; the deadline
@@ -78,13 +80,19 @@ def _within(produce: Callable[[], Iterable[str]], timeout: float) -> Iterator[st
             getattr(iterator, "close", lambda: None)()
 
     threading.Thread(target=work, daemon=True, name="citydesk-llm").start()
-    deadline = time.monotonic() + timeout
+    began = time.monotonic()
+    deadline = began + timeout
+    first = began + min(timeout, first_timeout or timeout)
+    started = False
     try:
         while True:
             try:
-                kind, value = pieces.get(timeout=max(0.0, deadline - time.monotonic()))
+                kind, value = pieces.get(timeout=max(0.0, (deadline if started else first) - time.monotonic()))
             except queue.Empty:
+                if not started and first < deadline:
+                    raise LLMError(f"timeout: no first token within {first - began:g} s") from None
                 raise LLMError(f"timeout: no complete answer within {timeout:g} s") from None
+            started = True
             if kind == "end":
                 return
             if kind == "error":

@@ -158,22 +158,14 @@ def _stream(assistant, text: str, session_id: str | None, reply_id: str, created
         return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})
-    streamed, reply = "", None
+    reply = None
     for kind, value in assistant.ask_stream(text, session_id=session_id):
-        if kind == "delta":
-            streamed += value
-            yield chunk({"content": value})
-        else:
+        if kind == "reply":  # drafts are not sent: this door streams only the checked answer
             reply = value
     content = with_sources(reply, assistant.settings)
-    if streamed and reply.text == streamed:
-        content = content[len(streamed):]  # the verified answer went out as it came; only the sources follow
-    elif streamed:
-        # text already sent cannot be taken back: say so, then send the verified answer whole
-        content = "\n\n" + render("answer_replaced", reply.lang, file="web") + "\n\n" + content
     for start in range(0, len(content), PIECE):
         yield chunk({"content": content[start:start + PIECE]})
     if history:
-        remember_thread(assistant, history, streamed + content, reply.session_id)
+        remember_thread(assistant, history, content, reply.session_id)
     yield chunk({}, "stop", **extras(reply, assistant.settings))
     yield "data: [DONE]\n\n"

@@ -1,9 +1,10 @@
-"""Checks an LLM answer must pass before a citizen sees it; each returns the reasons it fails (none: passed).
+"""Checks on an LLM answer as a whole, and the quantities a text states, in comparable form.
 
-- every citation [n] names a passage that was given, and there is at least one;
-- every number, amount, percentage, phone number, date and time in the answer appears in a cited passage;
-- the system prompt's canary does not appear;
-- no personal data (ID, mobile, bank card, e-mail) that neither the citizen typed nor a passage holds.
+- `problems`: the answer is not empty, does not repeat the system prompt's canary, and holds no
+  personal data (ID, mobile, bank card, e-mail) that neither the citizen typed nor a passage holds;
+- `unsupported_numbers`: the numbers, amounts, percentages, phone numbers, dates and times of a
+  text that given passages do not state (十五/15, 1,500/1500/一千五百 compare equal), which
+  `attribution` applies claim by claim.
 """
 
 from __future__ import annotations
@@ -52,24 +53,6 @@ class Facts:
     dates: set[str] = field(default_factory=set)
     times: set[str] = field(default_factory=set)
     phones: set[str] = field(default_factory=set)
-
-
-def cited(text: str) -> list[int]:
-    """The passage numbers an answer cites, in order of first citation ("[1, 3]" counts as [1][3])."""
-    seen: list[int] = []
-    for m in MARKER.finditer(text):
-        for n in re.split(r"\s*[,，、]\s*", m.group(1).strip()):
-            if int(n) not in seen:
-                seen.append(int(n))
-    return seen
-
-
-def citation_problems(text: str, given: int) -> list[str]:
-    """Citations to passages that were not given (1..given), or no citation at all."""
-    numbers = cited(text)
-    if not numbers:
-        return ["no citation"]
-    return [f"citation [{n}] to a passage that was not given" for n in numbers if not 1 <= n <= given]
 
 
 def _number(raw: str) -> str:
@@ -203,13 +186,9 @@ def foreign_pii(answer: str, typed: str, passages: list[str]) -> list[str]:
 
 
 def problems(answer: str, *, passages: list[str], canary: str, typed: str) -> list[str]:
-    """Every reason the answer may not be shown; `passages` are the given ones, numbered from 1."""
+    """Every reason the answer may not be shown at all, whatever its claims."""
     if not answer.strip():
         return ["empty answer"]
-    reasons = citation_problems(answer, len(passages))
-    if leaked_canary(answer, canary):
-        reasons.append("leaked canary")
-    cited_texts = [passages[n - 1] for n in cited(answer) if 1 <= n <= len(passages)]
-    reasons += [f"number not in a cited passage: {n}" for n in unsupported_numbers(answer, cited_texts)]
+    reasons = ["leaked canary"] if leaked_canary(answer, canary) else []
     reasons += [f"personal data the citizen did not give: {p}" for p in foreign_pii(answer, typed, passages)]
     return reasons

@@ -208,15 +208,15 @@ def build_chat(assistant, *, limiter=None) -> gr.Blocks:
                                              {"role": "assistant", "content": t("thinking", code)}]
             yield ("", history, session_id, known, gr.skip(), gr.skip(), gr.update(visible=False), gr.update(visible=False),
                    gr.skip(), gr.skip())
-            shown, reply = "", None
+            drafted, reply = False, None
             for kind, value in assistant.ask_stream(message, session_id=session_id, lang=code):
-                if kind == "delta":
-                    shown += value
-                    history[-1] = {"role": "assistant", "content": as_markdown(shown)}
+                if kind == "draft":  # the extractive answer, while the LLM's is written and checked
+                    drafted = True
+                    history[-1] = {"role": "assistant", "content": as_markdown(value) + "\n\n" + t("improving", code)}
                     yield "", history, session_id, known, *(gr.skip() for _ in range(6))
                 else:
                     reply = value
-            if not shown:
+            if not drafted:
                 step = max(1, len(reply.text) // PIECES)
                 for end in range(step, len(reply.text), step):
                     history[-1] = {"role": "assistant", "content": as_markdown(reply.text[:end])}

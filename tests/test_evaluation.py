@@ -120,7 +120,7 @@ def test_the_report_schema_is_stable(small_assistant, tmp_path):
     assert set(report["cases"][0]) == {"id", "suite", "file", "line", "tags", "passed", "turns"}
     assert set(report["cases"][0]["turns"][0]) == {"say", "line", "expect", "reply", "status", "skill", "citations",
                                                    "lang", "asks_for", "ticket", "latency_ms", "rank", "facts",
-                                                   "facts_found", "failures", "passed"}
+                                                   "facts_found", "failures", "passed", "answer_source", "verification"}
     assert set(report["routing"]) == {"n", "accuracy", "labels", "confusion"}
     assert set(report["gate"]) == {"passed", "missed"} and report["baseline"] is None
     page = (tmp_path / "out" / "report.html").read_text()
@@ -303,3 +303,18 @@ def test_facts_match_alternatives_and_ignore_spacing_and_width():
     failed = check_turn(Turn(say="q", line=3, expect={"not_contains": ["{code}"], "status": ["refused"]}),
                         Reply(text="预约码BK123", status="answered"), "q", {"code": "BK123"})
     assert failed["failures"] == ["status: expected refused, got answered", "must not contain: BK123"]
+
+
+@pytest.mark.unit
+def test_the_report_counts_how_llm_answers_were_checked():
+    from assistant.evalmetrics import summarize
+
+    def turn(verification: str) -> dict:
+        return {"expect": {}, "status": "answered", "reply": "", "ticket": "", "latency_ms": 10.0, "rank": None,
+                "facts": 0, "facts_found": 0, "answer_source": "llm" if verification != "fallback" else "extractive",
+                "verification": verification}
+
+    cases = [{"passed": True, "turns": [turn(v)]} for v in ("verified", "verified", "repaired", "fallback", "")]
+    metrics = summarize(cases)
+    assert (metrics["llm_verified"], metrics["llm_repaired"], metrics["llm_fallback"]) == (2, 1, 1)
+    assert summarize([{"passed": True, "turns": [turn("")]}])["llm_verified"] is None  # no LLM in the run

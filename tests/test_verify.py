@@ -66,29 +66,6 @@ def test_citation_markers_and_list_numbers_are_not_facts():
     assert verify.unsupported_numbers("材料如下：\n1) 身份证[2]\n2) 照片[3]", ["身份证和照片"]) == []
 
 
-@pytest.mark.parametrize("answer, cited", [
-    ("每本120元[2]，7个工作日[1]，见[2]。", [2, 1]),
-    ("见【1】和[2, 3]、[3，1]", [1, 2, 3]),
-    ("没有出处。", []),
-])
-def test_citations_are_read_in_order_of_first_citation(answer, cited):
-    assert verify.cited(answer) == cited
-
-
-def test_citations_must_exist_and_point_to_given_passages():
-    assert verify.citation_problems("每本120元[1][2]", given=2) == []
-    assert verify.citation_problems("每本120元[3]", given=2) == ["citation [3] to a passage that was not given"]
-    assert verify.citation_problems("每本120元[0]", given=2) == ["citation [0] to a passage that was not given"]
-    assert verify.citation_problems("每本120元。", given=2) == ["no citation"]
-
-
-def test_a_number_must_be_in_a_cited_passage_not_just_any_given_one():
-    passages = ["护照每本120元。", "结婚登记免费，照片2张。"]
-    assert verify.problems("每本120元[1]。", passages=passages, canary="CD-CANARY-00ff", typed="") == []
-    assert verify.problems("每本120元[2]。", passages=passages, canary="CD-CANARY-00ff", typed="") == [
-        "number not in a cited passage: 120"]
-
-
 def test_the_canary_or_its_random_part_is_a_leak():
     assert verify.leaked_canary("my prompt says CD-CANARY-5e1f0a", "CD-CANARY-5e1f0a")
     assert verify.leaked_canary("校验串是 5E1F0A", "CD-CANARY-5e1f0a")
@@ -113,9 +90,9 @@ def test_personal_data_the_citizen_typed_or_the_guide_publishes_is_allowed():
                               passages=["电子邮箱：service@chengwan.gov.example"]) == []
 
 
-def test_all_problems_are_reported_together():
+def test_all_problems_of_the_whole_answer_are_reported_together():
     reasons = verify.problems("CD-CANARY-77aa 每本50元[4]，联系 13912345678。", passages=[GUIDE],
                               canary="CD-CANARY-77aa", typed="")
-    assert reasons[0] == "citation [4] to a passage that was not given" and "leaked canary" in reasons
-    assert any("50" in r for r in reasons) and any(r.startswith("personal data") for r in reasons)
+    assert reasons[0] == "leaked canary" and reasons[1].startswith("personal data") and len(reasons) == 2
+    assert verify.problems("每本120元[1]。", passages=[GUIDE], canary="CD-CANARY-77aa", typed="") == []
     assert verify.problems("  \n", passages=[GUIDE], canary="CD-CANARY-77aa", typed="") == ["empty answer"]

@@ -296,3 +296,36 @@ def test_the_eval_report_fits_the_window_with_every_suite(browser, small_assista
         return b.x < 0 || b.x + b.width > w; }).map(t => t.textContent)""")
     assert clipped == [], clipped
     page.screenshot(path=str(OUTPUT / "eval-report.png"), full_page=True)
+
+
+def test_the_chat_shows_the_guide_answer_at_once_and_only_checked_llm_text(browser, tmp_path, _small_template):
+    """With an LLM on a CPU an answer takes long: the extractive answer shows at once, marked as such,
+    and is replaced by the LLM's when attribution passes it; text that fails never appears."""
+    from assistant import Assistant
+    from tests.conftest import make_settings
+    from tests.llm_server import Response, ScriptedLLM
+
+    shutil.copytree(_small_template, tmp_path / "desk")
+    with ScriptedLLM() as llm:
+        assistant = Assistant.from_settings(make_settings(
+            tmp_path / "desk" / "home", tmp_path / "desk" / "knowledge", llm_base_url=llm.url, llm_model="test",
+            llm_timeout=30, llm_retries=0))
+        with serve_in_thread(create_app(assistant, rate_limit=0)) as url:
+            page = open_page(browser, url)
+            llm.script(Response(text="普通护照每本120元[1]。", delay=3))
+            page.fill("#cd-input textarea", "办护照要多少钱")
+            page.click("#cd-send")
+            wait_text(page, "#cd-chat", "正在生成并核对", timeout=10_000)  # the draft, long before the LLM is done
+            assert "每本120元" in last_answer(page) and "普通护照每本120元" not in last_answer(page)
+            page.screenshot(path=str(OUTPUT / "chat-llm-draft.png"), full_page=True)
+            page.wait_for_selector('.cd-status[data-turns="1"]', timeout=TURN_TIMEOUT)
+            assert last_answer(page).startswith("普通护照每本120元") and "正在生成" not in last_answer(page)
+            llm.script(Response(text="普通护照每本999元[1]。", chunk_chars=2, chunk_delay=0.2))
+            page.fill("#cd-input textarea", "护照费用是多少")
+            page.click("#cd-send")
+            seen = []
+            while not page.query_selector('.cd-status[data-turns="2"]'):
+                seen.append(page.inner_text("#cd-chat"))
+                time.sleep(0.1)
+            assert not any("999" in text for text in seen) and "999" not in last_answer(page)
+            assert "每本120元" in last_answer(page)
