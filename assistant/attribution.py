@@ -132,7 +132,7 @@ def _with_marker(sentence: str, numbers: list[int]) -> str:
 def split(answer: str) -> list[str]:
     """The answer without markers, as sentences and list items; together they are the whole text."""
     text = MARKER.sub("", guardrails.strip_invisible(answer))
-    text = re.sub(r"[ \t]+(?=[。！？!?；;，,.])", "", text)
+    text = re.sub(r"[ \t]+(?=[。！？!?；;，,.])", "", re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", text))
     return [piece for piece in _SPLIT.split(text) if piece]
 
 

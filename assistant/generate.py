@@ -15,11 +15,12 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Iterator
 
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from assistant import attribution, guardrails, verify
 from assistant.extractive import Answer
 from assistant.llm import LLMError, complete, stream_text
+from assistant.prompts import data as prompt_data
 from assistant.prompts import render
 from assistant.types import Chunk, Citation, Hit
 
@@ -63,7 +64,11 @@ def answer_messages(question: str, passages: list[Chunk], lang: str) -> list:
     numbered = [{"n": i, "title": escape(c.title, attribute=True),
                  "section": escape(c.section, attribute=True), "text": escape(c.text)}
                 for i, c in enumerate(passages, 1)]
+    example = prompt_data("example", lang, file="answer")
     return [SystemMessage(render("system", lang, file="system", canary=CANARY)),
+            HumanMessage(render("answer", lang, file="answer", passages=example["passages"],
+                                question=example["question"])),
+            AIMessage(example["answer"]),
             HumanMessage(render("answer", lang, file="answer", passages=numbered, question=escape(question)))]
 
 

@@ -26,3 +26,9 @@ def render(key: str, lang: str, file: str = "replies", **values) -> str:
     entry = _load(file)[key]
     template = entry[lang] if lang in entry else entry["zh"]
     return _ENV.from_string(str(template)).render(**values).strip()
+
+
+def data(key: str, lang: str, file: str) -> dict:
+    """The `lang` version of entry `key` in prompts/`file`.yaml as data (not a template): a worked example."""
+    entry = _load(file)[key]
+    return entry[lang] if lang in entry else entry["zh"]
