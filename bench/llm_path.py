@@ -2,7 +2,7 @@
 
     python bench/llm_path.py --base-url http://127.0.0.1:8080/v1 [--model NAME] [--api-key KEY]
                              [--timeout 120] [--first-token-timeout 90] [--retries 0] [--questions N]
-                             [--home DIR] [--verdicts FILE]
+                             [--home DIR] [--verdicts FILE] [--ask QUESTION ...]
 
 Asks the development questions (tests/regression/*.yaml), each in a new session, through
 `Assistant.ask_stream`, and reports over the answers that went through the LLM: how many were
@@ -152,6 +152,8 @@ def main() -> int:
     parser.add_argument("--retries", type=int, default=0, help="CITYDESK_LLM_RETRIES for the run")
     parser.add_argument("--questions", type=int, default=0, help="ask only N questions, spread evenly over the "
                         "development files (0: all)")
+    parser.add_argument("--ask", action="append", default=[], help="ask this question instead of the development "
+                        "questions (repeatable)")
     parser.add_argument("--home", type=Path, help="an existing CITYDESK_HOME with an index of knowledge/")
     parser.add_argument("--verdicts", type=Path, help="JSON lines {q, correct} judged by hand")
     parser.add_argument("--out", default="llm_path", help="name of the JSON file under bench/results/")
@@ -160,7 +162,7 @@ def main() -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 1
-    questions = [q["q"] for q in regression_questions()]
+    questions = args.ask or [q["q"] for q in regression_questions()]
     if args.questions and args.questions < len(questions):
         step = len(questions) / args.questions
         questions = [questions[int(k * step)] for k in range(args.questions)]

@@ -67,3 +67,24 @@ def test_serving_times_the_cold_start_of_a_real_server(tmp_path, small_home, sma
     assert "cold start to the page" in out
     [row] = json.loads((tmp_path / "serving.json").read_text())["runs"]
     assert 0 < row["page_s"] < row["first_answer_s"] and row["serving_peak_rss_mb"] > 100
+
+
+def test_llm_path_reports_statuses_draft_times_and_hand_verdicts(tmp_path, small_home):
+    from tests.llm_server import Response, ScriptedLLM
+
+    def first_passage(request: dict) -> str:  # a model that copies the first line of passage [1]
+        text = request["messages"][-1]["content"].split("[1] ", 1)[1].splitlines()[1]
+        return f"{text}[1]"
+
+    verdicts = tmp_path / "verdicts.jsonl"
+    verdicts.write_text(json.dumps({"q": "护照多少钱", "correct": True}, ensure_ascii=False) + "\n"
+                        + json.dumps({"q": "结婚登记要带什么", "correct": False}, ensure_ascii=False) + "\n")
+    with ScriptedLLM(default=Response(text=first_passage)) as llm:
+        out = run("llm_path.py", "--base-url", llm.url, "--home", str(small_home), "--ask", "护照多少钱",
+                  "--ask", "结婚登记要带什么", "--ask", "我家着火了", "--verdicts", str(verdicts), results=tmp_path)
+    assert "through the LLM 2" in out and "judged by hand 2" in out
+    data = json.loads((tmp_path / "llm_path.json").read_text())
+    summary, answers = data["summary"], {a["q"]: a for a in data["answers"]}
+    assert summary["questions"] == 3 and summary["judged_correct"] == 1 and summary["draft_ms"]["n"] == 2
+    assert answers["护照多少钱"]["llm_wrote"].endswith("[1]") and answers["我家着火了"]["status"] == "emergency"
+    assert answers["护照多少钱"]["verification"] in ("verified", "repaired", "fallback")
