@@ -69,8 +69,13 @@ class _Written(logging.Handler):
 
 
 def kind_of(reason: str) -> str:
-    """A fallback reason without its particulars: "number not in a cited passage: 50" -> its first part."""
-    return "; ".join(sorted({re.sub(r"\[\d+\]", "[n]", r.split(":")[0]).strip() for r in reason.split("; ")}))
+    """A fallback reason without its particulars: "passage 2: number not in the passage: 50" -> "number not in
+    the passage", "passage 1: contradicts the passage (fee: pos against neg)" -> "contradicts the passage"."""
+    kinds = set()
+    for part in reason.split("; "):
+        part = re.sub(r"^passage \d+: ", "", part)
+        kinds.add(re.split(r"[:(]", part)[0].strip())
+    return "; ".join(sorted(kinds))
 
 
 def run(assistant: Assistant, questions: list[str]) -> list[dict]:

@@ -31,6 +31,7 @@ from assistant.attribution.text import CLAUSE, CONDITION, MARKER, PREFIX, number
 
 __all__ = ["MARKER", "Attribution", "Claim", "attribute", "split"]
 
+
 LEAD_WEIGHT = 20.0      # a shorter sentence without numbers ("暂时还不能。") is checked with the next one
 
 
@@ -47,6 +48,7 @@ class Claim:
     @property
     def supported(self) -> bool:
         return self.neutral or bool(self.passages)
+
 
 @dataclass
 class Attribution:
@@ -74,6 +76,7 @@ class Attribution:
             out.append(text + claim.text[start:])
         return re.sub(r"\n{3,}", "\n\n", "".join(out)).strip(), order
 
+
 def _with_marker(sentence: str, numbers: list[int]) -> str:
     """"护照120元。\n" -> "护照120元[1]。\n": the markers before the closing punctuation and line end."""
     if not numbers:
@@ -82,7 +85,9 @@ def _with_marker(sentence: str, numbers: list[int]) -> str:
     space = " " if sentence[:m.start()][-1:].isascii() and sentence[:m.start()][-1:].isalnum() else ""
     return sentence[:m.start()] + space + "".join(f"[{n}]" for n in numbers) + sentence[m.start():]
 
+
 _HARD = ("contradicts", "a number attached", "numbers from different places")
+
 
 def _best(text: str, given: Passages) -> tuple[int | None, str]:
     """The passage that supports `text` best, or None and why. A passage that covers the text but
@@ -98,6 +103,7 @@ def _best(text: str, given: Passages) -> tuple[int | None, str]:
             closest, reason = score, f"passage {i + 1}: {why}"
     return found, "" if found is not None else reason
 
+
 def _readings(body: str) -> list[tuple[int, str]]:
     """The clauses of a sentence as (end offset, text), a condition clause joined to the one it governs."""
     out, start, pending = [], 0, 0
@@ -109,6 +115,7 @@ def _readings(body: str) -> list[tuple[int, str]]:
         out.append((end, body[pending:end]))
         start = pending = end + 1
     return out
+
 
 def _attribute_claim(claim: Claim, given: Passages) -> None:
     """One passage for the whole sentence; else one for each clause that states something."""
@@ -134,6 +141,7 @@ def _attribute_claim(claim: Claim, given: Passages) -> None:
     if len(marks) < 2:
         return
     claim.passages, claim.clauses, claim.reason = list(dict.fromkeys(p for _, p in marks)), marks, ""
+
 
 def attribute(answer: str, passages: list[str], *, question: str = "",
               embed: Callable[[list[str]], np.ndarray] | None = None) -> Attribution:

@@ -2,7 +2,8 @@
 
 Negative forms are matched first and blanked, so "无需" is not also read as "需"; a positive form
 right after a negator ("不另收费", "无须另行缴纳") counts as negative. Chinese negators sit right
-before the word they negate, English ones within a word or two.
+before the word they negate, so a negated word ("未满18岁") is found too; English negation reaches
+too far to pin down that way and is read through the forms only.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ POLARITY = (
 )
 FORMS = tuple(form for _, negatives, positives in POLARITY for form in (*negatives, *positives))
 _NEGATOR = re.compile(r"(?:不|没有|没|未|无|非|免|勿)$")
-_EN_NEGATOR = re.compile(r"\b(?:not|no|never|without|n't)\s+(?:\w+\s+)?$")
 
 
 def forms(text: str) -> dict[str, str]:
@@ -53,10 +53,11 @@ def forms(text: str) -> dict[str, str]:
             found[family] = "both" if neg and pos else ("neg" if neg else "pos")
     return found
 
+
 def negated(word: str, text: str) -> bool | None:
-    """Whether `word` is negated where it occurs in `text` (None: absent or both ways)."""
+    """Whether the Chinese `word` is negated where it occurs in `text` (None: absent or both ways)."""
     seen = set()
     for m in re.finditer(re.escape(word), text):
         before = text[max(0, m.start() - 12):m.start()]
-        seen.add(bool(_NEGATOR.search(before[-3:]) if not word.isascii() else _EN_NEGATOR.search(before)))
+        seen.add(bool(_NEGATOR.search(before[-3:])))
     return seen.pop() if len(seen) == 1 else None

@@ -11,6 +11,7 @@ from assistant import guardrails, verify
 from assistant.attribution.polarity import forms, negated
 from assistant.attribution.text import CLAUSE, CONDITION, Text, content, is_chinese, numbers, units
 
+
 COVERAGE = 0.7          # share of a claim's content weight a passage must contain
 CROSS_SIMILARITY = 0.82  # cosine (e5) a claim must reach with one unit of a passage in another language
 ANCHOR_MARGIN = 0.2     # a number's clause matching a sentence without it this much better is misattached
@@ -56,6 +57,7 @@ class Passages:
             return None
         return [float(x) for x in vectors[i] @ self.embed([text])[0]]
 
+
 def polarity_conflict(claim: str, sentence: str) -> str:
     """"" when the claim and the passage sentence agree; otherwise what differs."""
     mine, theirs = forms(claim), forms(sentence)
@@ -64,13 +66,14 @@ def polarity_conflict(claim: str, sentence: str) -> str:
         if form != "both" and other in ("pos", "neg") and other != form:
             return f"{family}: {form} against {other}"
     a, b = guardrails.normalize(claim).lower(), guardrails.normalize(sentence).lower()
-    for word in content(claim):
-        if len(word) < 2 or word not in b:
+    for word in content(claim):  # Chinese words only: English negation reaches too far to pin down
+        if len(word) < 2 or word.isascii() or word not in b:
             continue
         x, y = negated(word, a), negated(word, b)
         if x is not None and y is not None and x != y:
             return f"'{word}' negated on one side only"
     return ""
+
 
 def _contradicted(claim: str, given: Passages, i: int) -> str:
     """What passage i says the other way round of the claim or one of its clauses; "" when nothing.
@@ -78,7 +81,8 @@ def _contradicted(claim: str, given: Passages, i: int) -> str:
     A clause is read with the clauses before it that state no polarity of their own ("因信息有误申请
     换发的，需要缴纳工本费"), and compared with the passage's clauses that match it best, so that
     "只需向转入地申请，不需要回原工作城市办理" answers "需要先回原工作城市办理" with its second clause.
-    Across languages the units that match best stand in for clauses.
+    A reading with numbers is compared with the clauses that hold most of them. Across languages the
+    units that match best stand in for clauses.
     """
     readings, context = [claim], ""
     for clause in CLAUSE.split(claim):
@@ -95,6 +99,10 @@ def _contradicted(claim: str, given: Passages, i: int) -> str:
             candidates = [(_f1(p.coverage(words), reading_text.coverage(content(p.body))), p.body) for p in pieces]
         else:
             candidates = list(zip(given.scores(reading, i) or [], (u.body for u in given.units[i])))
+        stated = numbers(reading)
+        held = [sum(not verify.unsupported_numbers(n, [text]) for n in stated) for _, text in candidates]
+        if same and stated and max(held, default=0) == len(stated):  # "超过140平方米的按2%": the one with both
+            candidates = [(1.0, text) for (_, text), h in zip(candidates, held) if h == max(held)]
         top = max((score for score, _ in candidates), default=0.0)
         span = POLARITY_SPAN if same else POLARITY_SPAN_CROSS
         for score, text in candidates:
@@ -104,9 +112,11 @@ def _contradicted(claim: str, given: Passages, i: int) -> str:
                     return conflict
     return ""
 
+
 def _value(number: str) -> float | None:
     values = verify.facts([number]).numbers
     return float(max(values, key=len)) if values else None
+
 
 def _totals_removed(claim: str, missing: list[str]) -> list[str]:
     """`missing` without the totals of numbers the claim states ("60元加15元，一共75元")."""
@@ -116,28 +126,34 @@ def _totals_removed(claim: str, missing: list[str]) -> list[str]:
     sums = {round(sum(c), 2) for k in range(2, min(4, len(given)) + 1) for c in combinations(given, k)}
     return [n for n in missing if _value(n) is None or round(_value(n), 2) not in sums]
 
+
 def _f1(a: float, b: float) -> float:
     return 2 * a * b / (a + b) if a + b else 0.0
+
 
 def _anchored(claim: str, given: Passages, i: int) -> str:
     """"" when the claim's numbers sit in passage i beside what the claim attaches them to; else why.
 
     All the claim's numbers in one unit settle it. Otherwise each clause with numbers is read with the
-    clauses before it that have none or that set its condition ("满5年不满10年的，最长领取18个月");
-    the numbers of that reading must stand together in one unit, and no unit of any passage without
-    them may match it clearly better ("其他病种20个工作日" when 20 is another service's time limit).
+    clauses before it that have none or that set its condition; the numbers of a condition and of
+    the clause it governs must stand together in one unit ("满5年不满10年的，最长领取18个月"), and no
+    unit of any passage without the reading's numbers may match it clearly better ("其他病种20个
+    工作日" when 20 is another service's time limit).
     """
     if len(numbers(claim)) > 1 and any(u.numbers_ok(claim) for u in given.units[i]):
         return ""
-    context = ""
+    context, condition = "", False
     for clause in CLAUSE.split(claim):
         context += clause + "，"
-        if not numbers(clause) or CONDITION.search(clause):
+        if numbers(clause) and CONDITION.search(clause):
+            condition = True  # "满5年不满10年的，": its numbers and the next clause's go together
             continue
-        reading, context = context, ""
+        if not numbers(clause):
+            continue
+        reading, together, context, condition = context, condition, "", False
         if not [n for n in _totals_removed(claim, numbers(reading)) if numbers(n) and not given.asked(n)]:
             continue  # a total of the claim's own numbers ("合计75元"), or the citizen's own, stands nowhere
-        if "、" not in reading and not any(u.numbers_ok(reading) for u in given.units[i]):
+        if together and not any(u.numbers_ok(reading) for u in given.units[i]):
             return f"numbers from different places: {reading.strip('，')}"
         best_holding, best_other = 0.0, 0.0
         for j in range(len(given.whole)):
@@ -151,6 +167,7 @@ def _anchored(claim: str, given: Passages, i: int) -> str:
         if best_other - best_holding > ANCHOR_MARGIN:
             return f"a number attached to another thing: {reading.strip('，')}"
     return ""
+
 
 def support(claim: str, given: Passages, i: int) -> tuple[float, str]:
     """How well passage i supports the claim (0..1) and, when it does not, why."""

@@ -16,6 +16,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from assistant import guardrails, verify
 from assistant.attribution.polarity import FORMS
 
+
 NEUTRAL_WEIGHT = 12.0   # below this content weight a sentence states nothing to check
 
 # Citation markers of any style a model writes; removed before attribution.
@@ -41,16 +42,19 @@ def split(answer: str) -> list[str]:
     text = re.sub(r"[ \t]+(?=[。！？!?；;，,.])", "", re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", text))
     return [piece for piece in _SPLIT.split(text) if piece]
 
+
 def is_chinese(text: str) -> bool:
     cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
     latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
     return cjk * 3 >= latin
+
 
 def _stem(word: str) -> str:
     for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""), ("ly", "")):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: len(word) - len(suffix)] + repl
     return word
+
 
 def content(text: str) -> dict[str, float]:
     """The content words of a text with their weights (IDF for Chinese words; numbers excluded)."""
@@ -67,6 +71,7 @@ def content(text: str) -> dict[str, float]:
         if word not in ENGLISH_STOP_WORDS and len(word) > 2:
             words[_stem(word)] = _EN_WEIGHT
     return words
+
 
 class Text:
     """A passage or passage sentence prepared for matching."""
@@ -97,6 +102,7 @@ class Text:
     def numbers_ok(self, text: str) -> bool:
         return not verify.unsupported_numbers(text, [self.raw])
 
+
 def units(passage: str) -> list[tuple[str, str]]:
     """The passage's sentences and list items, each with the heading it stands under ("护照 > 收费标准",
     "### Daytime (8:00–20:00)", "租房提取额度：") so that a unit carries what its numbers are about."""
@@ -111,11 +117,14 @@ def units(passage: str) -> list[tuple[str, str]]:
         out += [(heading, s.strip()) for s in split(line) if s.strip()]
     return out or [("", passage)]
 
+
 def weight(text: str) -> float:
     return sum(content(text).values())
 
+
 def stated(text: str) -> bool:
     return weight(text) >= NEUTRAL_WEIGHT or bool(re.search(r"\d", text))
+
 
 def numbers(text: str) -> list[str]:
     """The quantities a text states (each as written)."""
