@@ -68,5 +68,19 @@ def test_the_untouched_sets_share_no_message_with_what_the_models_learn_from():
     # triage's calm everyday turns, "谢谢" or a name, are not routing data)
     routed = {text.strip() for text, _ in training_rows(skill_examples(REGISTRY))}
     for path in (ROOT / "evals" / "heldout").glob("*.jsonl"):
+        if path.name == "attribution.jsonl":
+            continue  # answers, not messages: checked against their tuned half below
         held = [json.loads(line)["text"].strip() for line in path.read_text(encoding="utf-8").splitlines() if line]
         assert len(held) >= 300 and not set(held) & (routed if path.name == "skills.jsonl" else learned), path.name
+
+
+def test_the_untouched_verifier_probes_share_no_answer_with_the_tuned_half():
+    def rows(path):
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    held = rows(ROOT / "evals" / "heldout" / "attribution.jsonl")
+    tuned = rows(ROOT / "bench" / "data" / "attribution_tune.jsonl")
+    assert sum(r["label"] == "wrong" for r in held) >= 60 and sum(r["label"] == "correct" for r in held) >= 40
+    assert not {r["answer"] for r in held} & {r["answer"] for r in tuned}
+    # two common questions were written by both authors independently; their answers differ
+    assert all(r["wrong_sentence"] in r["answer"] for r in held + tuned if r["label"] == "wrong")
