@@ -60,7 +60,8 @@ def escape(text: str, *, attribute: bool = False) -> str:
 
 
 def answer_messages(question: str, passages: list[Chunk], lang: str) -> list:
-    """The system prompt (with the canary) and the question with its passages numbered from 1, as data."""
+    """The system prompt (with the canary), one worked example exchange (prompts/answer.yaml `example`),
+    then the question with its passages numbered from 1, as data."""
     numbered = [{"n": i, "title": escape(c.title, attribute=True),
                  "section": escape(c.section, attribute=True), "text": escape(c.text)}
                 for i, c in enumerate(passages, 1)]
