@@ -42,31 +42,41 @@ def serve_in_thread(app):
 
 
 @contextmanager
+def serve_process(command: list[str], ready: str, log: Path, *, env: dict[str, str] | None = None,
+                  timeout: float = 300):
+    """Run `command` (its output in `log`) until the block ends; yields the process once `ready` answers 200."""
+    with open(log, "w") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{' '.join(command[1:3])} exited with {process.returncode}: "
+                                   f"{log.read_text()[-2000:]}")
+            try:
+                if httpx.get(ready, timeout=10).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{' '.join(command[1:3])} did not become ready in {timeout:.0f} s: "
+                                   f"{log.read_text()[-2000:]}")
+            time.sleep(1)
+        yield process
+    finally:
+        stop(process)
+
+
+@contextmanager
 def serve_app_py(env: dict[str, str], log: Path, timeout: float = 300):
     """Run `python app.py --port N` with `env` added; yields the base URL once /healthz answers 200."""
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("CITYDESK_")}
     full_env.update(GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", **env)
-    with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=full_env,
-                                   stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"app.py exited with {process.returncode}: {log.read_text()[-2000:]}")
-            try:
-                if httpx.get(url + "/healthz", timeout=10).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"app.py did not become ready in {timeout:.0f} s: {log.read_text()[-2000:]}")
-            time.sleep(1)
+    with serve_process([sys.executable, "app.py", "--port", str(port)], url + "/healthz", log, env=full_env,
+                       timeout=timeout):
         yield url
-    finally:
-        stop(process)
 
 
 def stop(process: subprocess.Popen) -> None:

@@ -11,16 +11,17 @@ test-llm` builds the file once into .cache/llm/ and `serve` starts the server fr
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+if __name__ == "__main__":  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.live import free_port, serve_process  # noqa: E402
 
 PARTS = 22
 VERSION = "0.2.0"
@@ -50,41 +51,15 @@ def build_model(target: Path) -> Path:
     return target
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def serve(python: str, gguf: str, log: Path, timeout: float = 300):
     """llama-cpp-python's OpenAI-compatible server on 127.0.0.1 until the block ends; yields its /v1 URL."""
-    port = _free_port()
-    with open(log, "w") as out:
-        process = subprocess.Popen([python, "-m", "llama_cpp.server", "--model", gguf, "--host", "127.0.0.1",
-                                    "--port", str(port), "--n_ctx", "4096", "--n_threads", str(os.cpu_count() or 2)],
-                                   stdout=out, stderr=subprocess.STDOUT)
+    port = free_port()
     url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the LLM server exited ({process.returncode}); see {log}")
-            try:
-                if httpx.get(url + "/models", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the LLM server did not start within {timeout:g} s; see {log}")
-            time.sleep(1)
+    command = [python, "-m", "llama_cpp.server", "--model", gguf, "--host", "127.0.0.1", "--port", str(port),
+               "--n_ctx", "4096", "--n_threads", str(os.cpu_count() or 2)]
+    with serve_process(command, url + "/models", log, timeout=timeout):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 if __name__ == "__main__":
