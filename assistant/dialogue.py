@@ -27,7 +27,7 @@ from assistant.skills.report_issue import speaks_to_the_skill
 from assistant.workorders import order_number
 from assistant.prompts import render
 from assistant.sensitive import word_list
-from assistant.route import QUESTION, SKILL_THRESHOLD, SWITCH_MARGIN, Route
+from assistant.route import QUESTION, SKILL_THRESHOLD, SWITCH_MARGIN, Route, decide
 from assistant.triage import Emergency
 from assistant.skills import REGISTRY
 from assistant.types import Citation, Hit, Reply
@@ -183,10 +183,8 @@ def continue_or_route(ctx: TurnContext) -> None:
             ctx.route = Route(skill=active, score=1.0, runner_up=best, runner_up_score=best_score)
             return
         ctx.end_skill()
-    if best_score < SKILL_THRESHOLD and best not in (QUESTION, "report_issue"):
-        # not sure enough to act: a question or a request, whichever the router finds likelier
-        p = dict(scores)
-        best = QUESTION if p.get(QUESTION, 0.0) >= p.get("report_issue", 0.0) else "report_issue"
+    if best_score < SKILL_THRESHOLD:  # not sure enough to act: a question or a request, whichever is likelier
+        best = decide(dict(scores))
     ctx.skill = best
     if ctx.skill in ("guide_qa", "report_issue") and not (ctx.skill == "report_issue" and speaks_to_the_skill(ctx.query)):
         # a question or a request to the city: the request classifier decides, whatever guide looks similar

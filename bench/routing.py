@@ -69,7 +69,7 @@ def skills_cv(assistant: Assistant, folds: int = 5) -> dict:
 
     from assistant.classifier import fit_text_model
     from assistant.guardrails import normalize
-    from assistant.route import C, EMBEDDING_WEIGHT, QUESTION, SKILL_THRESHOLD, training_rows
+    from assistant.route import C, EMBEDDING_WEIGHT, decide, training_rows
 
     rows = training_rows(assistant.router.examples)
     texts, labels = [normalize(t).lower() for t, _ in rows], np.array([label for _, label in rows])
@@ -78,12 +78,8 @@ def skills_cv(assistant: Assistant, folds: int = 5) -> dict:
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(texts, labels):
         model = fit_text_model([texts[i] for i in train], vectors[train], labels[train], c=C, weight=EMBEDDING_WEIGHT)
         for i, p in zip(test, model.proba(vectors[test], [texts[i] for i in test])):
-            scores = dict(zip(model.classes, p))
-            best = max(scores, key=scores.get)
-            if scores[best] < SKILL_THRESHOLD and best not in (QUESTION, "report_issue"):
-                best = QUESTION if scores[QUESTION] >= scores["report_issue"] else "report_issue"
             want.append(str(labels[i]))
-            got.append(best)
+            got.append(decide(dict(zip(model.classes, p.tolist()))))
     return classification_report(want, got)
 
 
