@@ -77,31 +77,31 @@ class Attribution:
         return re.sub(r"\n{3,}", "\n\n", "".join(out)).strip(), order
 
 
-def _with_marker(sentence: str, numbers: list[int]) -> str:
+def _with_marker(sentence: str, marks: list[int]) -> str:
     """"护照120元。\n" -> "护照120元[1]。\n": the markers before the closing punctuation and line end."""
-    if not numbers:
+    if not marks:
         return sentence
     m = re.search(r"[。！？!?；;.:：]*\s*$", sentence)
     space = " " if sentence[:m.start()][-1:].isascii() and sentence[:m.start()][-1:].isalnum() else ""
-    return sentence[:m.start()] + space + "".join(f"[{n}]" for n in numbers) + sentence[m.start():]
+    return sentence[:m.start()] + space + "".join(f"[{n}]" for n in marks) + sentence[m.start():]
 
 
 _HARD = ("contradicts", "a number attached", "numbers from different places")
 
 
-def _best(text: str, given: Passages) -> tuple[int | None, str]:
-    """The passage that supports `text` best, or None and why. A passage that covers the text but
-    contradicts it (polarity, a misattached number) outweighs one that supports it."""
+def _best(text: str, given: Passages) -> tuple[int | None, str, bool]:
+    """The passage that supports `text` best, or None and why, and whether a passage contradicts it
+    (polarity, a misattached number): that outweighs a passage that supports it."""
     best, found, closest, reason = -1.0, None, -1.0, "no passage"
     for i in range(len(given.whole)):
         score, why = support(text, given, i)
         if why.startswith(_HARD):
-            return None, f"passage {i + 1}: {why}"
+            return None, f"passage {i + 1}: {why}", True
         if not why and (found is None or score > best):
             found, best = i, score
-        elif not why.startswith(_HARD) and score > closest:
+        elif score > closest:
             closest, reason = score, f"passage {i + 1}: {why}"
-    return found, "" if found is not None else reason
+    return found, "" if found is not None else reason, False
 
 
 def _readings(body: str) -> list[tuple[int, str]]:
@@ -123,18 +123,18 @@ def _attribute_claim(claim: Claim, given: Passages) -> None:
     if not body or not stated(body):
         claim.neutral = True
         return
-    found, claim.reason = _best(body, given)
+    found, claim.reason, contradicted = _best(body, given)
     if found is not None:
         claim.passages = [found]
         return
-    if claim.reason.split(": ", 1)[-1].startswith(_HARD):
-        return  # contradicted: its clauses are not tried one by one
+    if contradicted:
+        return  # its clauses are not tried one by one
     offset = claim.text.index(body)
     marks = []
     for end, clause in _readings(body):
         if not clause.strip() or not stated(clause):
             continue
-        found, _ = _best(clause, given)
+        found, _, _ = _best(clause, given)
         if found is None:
             return
         marks.append((offset + end - (len(clause) - len(clause.rstrip(" 。.！!？?"))), found))
@@ -163,7 +163,7 @@ def attribute(answer: str, passages: list[str], *, question: str = "",
         result.claims.append(claim)
     stating = [c for c in result.claims if not c.neutral]
     dropped = [c for c in stating if not c.passages]
-    if not stating or len(dropped) * 2 > len(stating) or len(dropped) == len(stating):
+    if not stating or len(dropped) * 2 > len(stating):
         result.status = "fallback"
         result.reason = "; ".join(c.reason for c in dropped[:3]) or "nothing the passages state"
     elif dropped:

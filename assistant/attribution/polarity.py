@@ -1,7 +1,7 @@
 """Polarity of what a text says: need / no need, fee / free, can / cannot, above / below, negated words.
 
 Negative forms are matched first and blanked, so "无需" is not also read as "需"; a positive form
-right after a negator ("不另收费", "无须另行缴纳") counts as negative. Chinese negators sit right
+within a character of a negator ("不另收费", "没有收费") counts as negative. Chinese negators sit right
 before the word they negate, so a negated word ("未满18岁") is found too; English negation reaches
 too far to pin down that way and is read through the forms only.
 """
@@ -12,8 +12,7 @@ import re
 
 from assistant import guardrails
 
-# Polarity: (family, negative forms, positive forms), zh and en together. Negative forms are
-# matched first and blanked, so "无需" is not also read as "需".
+# (family, negative forms, positive forms), zh and en together
 POLARITY = (
     ("fee", ("免费", "不收费", "不收取", "免收", "免交", "无需缴费", "无需付费", "不需要缴费", "不用交钱", "不要钱",
              "不用花钱", "free of charge", "no charge", "no fee", "not charged", "at no cost", "pay nothing",
@@ -31,6 +30,7 @@ POLARITY = (
 )
 FORMS = tuple(form for _, negatives, positives in POLARITY for form in (*negatives, *positives))
 _NEGATOR = re.compile(r"(?:不|没有|没|未|无|非|免|勿)$")
+_NEGATED_FORM = re.compile(r"(?:不|没有|没|未|无|非|免|勿).?$")  # "不另收费": a negator at most one character before
 
 
 def forms(text: str) -> dict[str, str]:
@@ -43,9 +43,8 @@ def forms(text: str) -> dict[str, str]:
             text = text.replace(form, " ")
         pos = False
         for form in positives:
-            for m in re.finditer(re.escape(form), text):  # "不另收费", "无须另行缴纳": a negator just before
-                if _NEGATOR.search(text[max(0, m.start() - 3):m.start() - 1] or " ") or \
-                        _NEGATOR.search(text[max(0, m.start() - 1):m.start()] or " "):
+            for m in re.finditer(re.escape(form), text):
+                if _NEGATED_FORM.search(text[max(0, m.start() - 3):m.start()]):
                     neg = True
                 else:
                     pos = True
