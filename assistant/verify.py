@@ -15,7 +15,12 @@ from decimal import Decimal
 
 from assistant import guardrails
 
-MARKER = re.compile(r"[\[【]\s*(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\s*[\]】]")
+# Citation markers of any style a model writes ([1], [n=1], 【1】, (来源1), Source 1): not facts.
+MARKER = re.compile(
+    r"[\[【［〔]\s*(?:n\s*=\s*[\"']?|(?:passage|source|ref|来源|段落|出处|资料|见)\s*[:：]?\s*)?\d{1,2}"
+    r"(?:\s*[,，、]\s*\d{1,2})*[\"']?\s*[\]】］〕]"
+    r"|[（(]\s*(?:见|参见|see\s+)?(?:passage|source|来源|段落|出处|资料)\s*[:：]?\s*\d{1,2}(?:\s*[,，、]\s*\d{1,2})*\s*[)）]"
+    r"|\b(?:source|passage)\s+\d{1,2}\b", re.IGNORECASE)
 _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
                                         "dec"), start=1)}
 _MONTH = (r"(january|february|march|april|may|june|july|august|september|october|november|december"
@@ -33,8 +38,8 @@ _LIST_ITEM = re.compile(r"(?m)^\s*(?:[-*]\s*)?(?:\d{1,2}[.、)）](?!\d)|[（(]\
 _ORDINAL = re.compile(r"第\s*\d{1,2}\s*(?:步|条|项|点)|\b(?:step|item)\s+\d{1,2}\b", re.IGNORECASE)
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
-_CN_NUMERAL = "[零〇一二两三四五六七八九十百千万]+"
-_CN_QUANTITY = re.compile(r"百分之(" + _CN_NUMERAL + r")|(" + _CN_NUMERAL + r")(?=个?(?:工作日|元|块|天|日|月|周|星期|年|小时"
+CN_NUMERAL = "[零〇一二两三四五六七八九十百千万]+"
+CN_QUANTITY = re.compile(r"百分之(" + CN_NUMERAL + r")|(" + CN_NUMERAL + r")(?=个?(?:工作日|元|块|天|日|月|周|星期|年|小时"
                           r"|分钟|岁|倍|张|份|次|%))")
 _EN_WORDS = {w: i for i, w in enumerate(("zero one two three four five six seven eight nine ten eleven twelve thirteen "
                                          "fourteen fifteen sixteen seventeen eighteen nineteen twenty").split())}
@@ -118,7 +123,7 @@ def facts(passages: list[str]) -> Facts:
         out.times |= {f"{int(h)}:{mm}" for h, mm in _TIME.findall(text)}
         out.phones |= {re.sub(r"\D", "", m.group(0)) for m in _PHONE.finditer(text)}
         out.numbers |= {_number(n) for n in _NUMBER.findall(text)} | {_number(n) for n in re.findall(r"\d+", text)}
-        out.numbers |= {str(v) for n in re.findall(_CN_NUMERAL, text) if (v := _cn_value(n)) is not None}
+        out.numbers |= {str(v) for n in re.findall(CN_NUMERAL, text) if (v := _cn_value(n)) is not None}
         out.numbers |= {str(_en_value(m)) for m in _EN_QUANTITY.finditer(text)}
     return out
 
@@ -148,7 +153,7 @@ def unsupported_numbers(answer: str, passages: list[str]) -> list[str]:
             missing.append(m.group(0))
         text = _blank(text, m)
     missing += [n for n in _NUMBER.findall(text) if _number(n) not in known.numbers]
-    for m in _CN_QUANTITY.finditer(text):
+    for m in CN_QUANTITY.finditer(text):
         numeral = m.group(1) or m.group(2)
         value = _cn_value(numeral)
         if value is not None and numeral != "一" and str(value) not in known.numbers:

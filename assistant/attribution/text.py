@@ -19,12 +19,7 @@ from assistant.attribution.polarity import FORMS
 
 NEUTRAL_WEIGHT = 12.0   # below this content weight a sentence states nothing to check
 
-# Citation markers of any style a model writes; removed before attribution.
-MARKER = re.compile(
-    r"[\[【［〔]\s*(?:n\s*=\s*[\"']?|(?:passage|source|ref|来源|段落|出处|资料|见)\s*[:：]?\s*)?\d{1,2}"
-    r"(?:\s*[,，、]\s*\d{1,2})*[\"']?\s*[\]】］〕]"
-    r"|[（(]\s*(?:见|参见|see\s+)?(?:passage|source|来源|段落|出处|资料)\s*[:：]?\s*\d{1,2}(?:\s*[,，、]\s*\d{1,2})*\s*[)）]"
-    r"|\b(?:source|passage)\s+\d{1,2}\b", re.IGNORECASE)
+MARKER = verify.MARKER  # citation markers of any style; removed before attribution
 _SPLIT = re.compile(r"(?<=[。！？!?；;])|(?<=[^\d\sA-Z.]\.)(?=\s)|(?<=\n)")
 PREFIX = re.compile(r"^\s*(?:[-*•]\s*|\d{1,2}[.、)）](?!\d)\s*|[（(]\d{1,2}[)）]\s*)")
 CLAUSE = re.compile(r"[，；;]|,(?!\d{3})|[：:](?!\d)")  # not the comma of 1,800 or the colon of 9:00
@@ -62,10 +57,10 @@ def content(text: str) -> dict[str, float]:
     norm = f" {guardrails.normalize(text).lower()} "
     for form in FORMS:  # polarity is checked on its own; it is not content
         norm = norm.replace(form, " ")
-    norm = verify._CN_QUANTITY.sub(" ", norm)  # quantities are checked on their own too ("一百二十元")
+    norm = verify.CN_QUANTITY.sub(" ", norm)  # quantities are checked on their own too ("一百二十元")
     for token in jieba.lcut(re.sub(r"[a-z0-9][a-z0-9'.,/-]*", " ", norm)):
         token = token.strip()
-        if token and all("\u4e00" <= ch <= "\u9fff" for ch in token) and not re.fullmatch(verify._CN_NUMERAL, token):
+        if token and all("\u4e00" <= ch <= "\u9fff" for ch in token) and not re.fullmatch(verify.CN_NUMERAL, token):
             words[token] = _IDF.get(token, _MEDIAN_IDF)
     for word in _WORD.findall(norm):
         if word not in ENGLISH_STOP_WORDS and len(word) > 2:
