@@ -98,7 +98,8 @@ def stream_answer(ctx: "TurnContext", relevant: list[Hit], extractive: Answer) -
     except LLMError as exc:
         reasons = [str(exc)]
     answer = "".join(raw)
-    log.debug("LLM wrote: %s", guardrails.mask_pii(answer))  # for bench/llm_path.py's hand judging; never shown
+    if log.isEnabledFor(logging.DEBUG):  # for bench/llm_path.py's hand judging; never shown
+        log.debug("LLM wrote: %s", guardrails.mask_pii(answer))
     reasons = reasons or verify.problems(answer, passages=texts, canary=CANARY, typed=ctx.text)
     result = None if reasons else attribution.attribute(answer, texts, question=ctx.text,
                                                         embed=assistant.embedder.query_many)

@@ -30,6 +30,7 @@ class Passages:
         self.embed = embed
         self.question = question  # numbers the citizen gave may be repeated ("您家月人均收入800元")
         self._vectors: list[np.ndarray] | None = None
+        self._queries: dict[str, np.ndarray] = {}  # a claim's vector, asked for once per passage
 
     def asked(self, number: str) -> bool:
         """Whether the citizen's question states this number."""
@@ -55,7 +56,9 @@ class Passages:
         vectors = self.vectors()
         if vectors is None or not len(vectors[i]):
             return None
-        return [float(x) for x in vectors[i] @ self.embed([text])[0]]
+        if text not in self._queries:
+            self._queries[text] = self.embed([text])[0]
+        return [float(x) for x in vectors[i] @ self._queries[text]]
 
 
 def polarity_conflict(claim: str, sentence: str) -> str:

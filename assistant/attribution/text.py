@@ -8,6 +8,9 @@ checked on its own.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from functools import lru_cache
+from types import MappingProxyType
 
 import jieba
 import jieba.analyse
@@ -51,8 +54,12 @@ def _stem(word: str) -> str:
     return word
 
 
-def content(text: str) -> dict[str, float]:
-    """The content words of a text with their weights (IDF for Chinese words; numbers excluded)."""
+@lru_cache(maxsize=8192)
+def content(text: str) -> Mapping[str, float]:
+    """The content words of a text with their weights (IDF for Chinese words; numbers excluded).
+
+    Cached: one answer asks for the same claim, clause and passage clause many times (jieba each time
+    before), and passages come back across questions. The mapping is read-only."""
     words: dict[str, float] = {}
     norm = f" {guardrails.normalize(text).lower()} "
     for form in FORMS:  # polarity is checked on its own; it is not content
@@ -65,7 +72,7 @@ def content(text: str) -> dict[str, float]:
     for word in _WORD.findall(norm):
         if word not in ENGLISH_STOP_WORDS and len(word) > 2:
             words[_stem(word)] = _EN_WEIGHT
-    return words
+    return MappingProxyType(words)
 
 
 class Text:
@@ -78,7 +85,7 @@ class Text:
         self.stems = {_stem(w) for w in _WORD.findall(self.norm)}
         self.chinese = is_chinese(text)
 
-    def coverage(self, words: dict[str, float]) -> float:
+    def coverage(self, words: Mapping[str, float]) -> float:
         total = sum(words.values())
         if not total:
             return 0.0
