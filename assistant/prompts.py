@@ -23,12 +23,11 @@ def _load(name: str) -> dict:
 
 def render(key: str, lang: str, file: str = "replies", **values) -> str:
     """The `lang` version of template `key` in prompts/`file`.yaml, filled with `values`."""
-    entry = _load(file)[key]
-    template = entry[lang] if lang in entry else entry["zh"]
-    return _ENV.from_string(str(template)).render(**values).strip()
+    return _ENV.from_string(str(data(key, lang, file))).render(**values).strip()
 
 
-def data(key: str, lang: str, file: str) -> dict:
-    """The `lang` version of entry `key` in prompts/`file`.yaml as data (not a template): a worked example."""
+def data(key: str, lang: str, file: str = "replies"):
+    """The `lang` version (else the zh one) of entry `key` in prompts/`file`.yaml, as written: a template,
+    or data such as a worked example."""
     entry = _load(file)[key]
     return entry[lang] if lang in entry else entry["zh"]
