@@ -8,14 +8,13 @@ scripted stand-in server of tests/test_llm.py. On a 2-core CPU each answer takes
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from assistant import Assistant
-from tests.conftest import make_settings
 from tests.real_llm import serve
+from tests.test_llm import _assistant as small_llm_assistant
 
 pytestmark = [pytest.mark.real_llm, pytest.mark.slow]
 
@@ -35,11 +34,9 @@ def real_llm_url():
 
 
 def _assistant(tmp_path, template, url: str, **overrides) -> Assistant:
-    shutil.copytree(template, tmp_path / "desk")
-    settings = dict(llm_base_url=url, llm_model="qwen", llm_retries=0, llm_timeout=240,
-                    llm_first_token_timeout=180) | overrides
-    return Assistant.from_settings(make_settings(tmp_path / "desk" / "home", tmp_path / "desk" / "knowledge",
-                                                 **settings))
+    """The small guides answering through the real model, with deadlines sized for a CPU."""
+    return small_llm_assistant(tmp_path, template, url, **({"llm_model": "qwen", "llm_timeout": 240,
+                                                           "llm_first_token_timeout": 180} | overrides))
 
 
 def test_most_answers_of_the_real_model_are_attributed_and_shown(tmp_path, _small_template, real_llm_url):
