@@ -184,7 +184,7 @@ def continue_or_route(ctx: TurnContext) -> None:
             return
         ctx.end_skill()
     if best_score < SKILL_THRESHOLD:  # not sure enough to act: a question or a request, whichever is likelier
-        best = decide(dict(scores))
+        best = decide(dict(scores), SKILL_THRESHOLD)
     ctx.skill = best
     if ctx.skill in ("guide_qa", "report_issue") and not (ctx.skill == "report_issue" and speaks_to_the_skill(ctx.query)):
         # a question or a request to the city: the request classifier decides, whatever guide looks similar

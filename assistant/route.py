@@ -51,16 +51,16 @@ class Route:
                 "emergency": self.emergency.kind if self.emergency else None}
 
 
-@lru_cache(maxsize=4)
-def decide(scores: dict[str, float]) -> str:
+def decide(scores: dict[str, float], threshold: float = SKILL_THRESHOLD) -> str:
     """The skill for these probabilities: the likeliest, unless it is a skill other than a question or
-    a request and below SKILL_THRESHOLD; then the likelier of a question and a request."""
+    a request and below the threshold; then the likelier of a question and a request."""
     best = max(scores, key=scores.get)
-    if scores[best] < SKILL_THRESHOLD and best not in (QUESTION, "report_issue"):
+    if scores[best] < threshold and best not in (QUESTION, "report_issue"):
         return QUESTION if scores.get(QUESTION, 0.0) >= scores.get("report_issue", 0.0) else "report_issue"
     return best
 
 
+@lru_cache(maxsize=4)
 def training_rows(examples: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
     """(text, skill) pairs: the skill data files, requests and questions, follow-ups, asking for a person,
     and the skills' own `examples`."""
