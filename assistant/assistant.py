@@ -13,22 +13,23 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from assistant import guardrails
-from assistant.config import Settings
-from assistant.db import Conversation, Message, make_session_factory
-from assistant.dialogue import TurnContext, check_input, continue_or_route, record, run_turn_stream, triage_emergency
-from assistant.embed import Embedder, get_embedder
-from assistant.extractive import Composer
-from assistant.intake import Intake
-from assistant.scope import Scope
-from assistant.triage import Triager
+from assistant.answer.extractive import Composer
+from assistant.core.config import Settings
+from assistant.core.types import Hit, Reply, Route
+from assistant.dialogue.intake import LONG, Intake
+from assistant.dialogue.pipeline import STEPS, continue_or_route, record, run_turn_stream
+from assistant.dialogue.route import Router
+from assistant.dialogue.scope import Scope
 from assistant.knowledge.index import Index, IngestReport
-from assistant.retrieve import Retriever
-from assistant.route import Route, Router
-from assistant.seeds import ensure_slots, load_seeds
+from assistant.knowledge.retrieve import Retriever
+from assistant.safety import guardrails
+from assistant.safety.triage import Triager
+from assistant.search.embed import Embedder, get_embedder
+from assistant.search.store import StoreError
+from assistant.services.db import Conversation, Message, make_session_factory
+from assistant.services.seeds import ensure_slots, load_seeds
 from assistant.skills import REGISTRY
-from assistant.store import StoreError
-from assistant.types import Hit, Reply
+from assistant.skills.context import TurnContext
 
 log = logging.getLogger("citydesk")
 
@@ -113,7 +114,7 @@ class Assistant:
     def llm(self):
         """The LangChain chat model from CITYDESK_LLM_*; None (extractive answers) when not configured."""
         if not self._llm_built:
-            from assistant.llm import build_chat_model
+            from assistant.answer.llm import build_chat_model
 
             self._llm = build_chat_model(self.settings)
             self._llm_built = True
@@ -213,12 +214,13 @@ class Assistant:
         Guide questions report the domain of the best passage, and `out_of_scope` when no guide is relevant.
         """
         conversation = self._conversation(session_id, None, create=False)
-        ctx = TurnContext(assistant=self, conversation=conversation, text=text,
+        ctx = TurnContext(desk=self, conversation=conversation, text=text,
                           lang=conversation.lang or self.settings.language)
-        for step in (check_input, triage_emergency, continue_or_route):
+        for step in STEPS[:STEPS.index(continue_or_route) + 1]:  # the turn's own steps, up to routing
             step(ctx)
             if ctx.reply is not None:
-                return Route(skill="rejected" if ctx.reply.status == "rejected" else ctx.skill, score=1.0)
+                return Route(skill="rejected" if ctx.reply.status == "rejected" else ctx.skill or ctx.reply.status,
+                             score=1.0)
         route = ctx.route
         if route.skill != "guide_qa":
             return route
@@ -242,7 +244,7 @@ class Assistant:
         writes one, then ("reply", Reply). The reply replaces the draft; no unchecked LLM text is sent.
         """
         conversation = self._conversation(session_id, lang)
-        ctx = TurnContext(assistant=self, conversation=conversation, text=text,
+        ctx = TurnContext(desk=self, conversation=conversation, text=text,
                           lang=lang or conversation.lang or self.settings.language)
         try:
             yield from run_turn_stream(ctx)
@@ -258,6 +260,10 @@ class Assistant:
             ctx.canned("error", "error")
             ctx.reply.latency_ms = (time.perf_counter() - ctx.started) * 1000
             yield "reply", ctx.reply
+
+    def query_vector(self, text: str):
+        """A message's embedding; a long message by the sentences that state its problem."""
+        return self.intake.vector(text) if len(text) > LONG else self.embedder.query(text)
 
     def history(self, session_id: str) -> list[dict]:
         with self.sessions() as db:

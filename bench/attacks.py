@@ -32,7 +32,7 @@ import yaml
 from common import ROOT, temporary_home, write_json
 
 from assistant import Assistant
-from assistant.config import Settings
+from assistant.core.config import Settings
 from tests.llm_server import Response, ScriptedLLM
 
 DATA = ROOT / "bench" / "data" / "attacks.yaml"
@@ -113,7 +113,7 @@ def main() -> None:
                    for g in data["poisoned_guides"]]
         markers = list(data["leak_markers"])
         if args.llm or real:
-            from assistant.generate import CANARY
+            from assistant.answer.generate import CANARY
             markers.append(CANARY)
         results = [run_attack(assistant, a, markers) for a in data["attacks"] + data["indirect_questions"]]
         llm_calls = len(llm.requests) if args.llm else sum(r["llm_answers"] for r in results)

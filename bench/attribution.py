@@ -19,8 +19,8 @@ from pathlib import Path
 
 from common import ROOT, write_json
 
-from assistant import attribution
-from assistant.embed import get_embedder
+from assistant.answer import attribution
+from assistant.search.embed import get_embedder
 
 FILES = [ROOT / "bench" / "data" / "attribution_tune.jsonl", ROOT / "evals" / "heldout" / "attribution.jsonl"]
 

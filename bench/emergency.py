@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 from common import ROOT, percentile, write_json
 
-from assistant.classifier import read_jsonl
-from assistant.embed import get_embedder
-from assistant.triage import Triager, fit_triage, sentences, training_rows
+from assistant.search.classifier import read_jsonl
+from assistant.search.embed import get_embedder
+from assistant.safety.triage import Triager, fit_triage, sentences, training_rows
 
 TRAIN = ROOT / "seeds" / "training" / "emergency.jsonl"
 HELDOUT = ROOT / "evals" / "heldout" / "emergency.jsonl"

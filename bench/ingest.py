@@ -15,7 +15,7 @@ import time
 from common import spread, temporary_home, write_json
 
 from assistant import Assistant
-from assistant.config import Settings
+from assistant.core.config import Settings
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from common import percentile, regression_questions, spread, temporary_home, write_json
 
 from assistant import Assistant
-from assistant.config import Settings
+from assistant.core.config import Settings
 from assistant.knowledge.index import Index
 
 EXTRA = ["明天天气怎么样", "What is the capital of France?", "你好", "谢谢", "帮我订一张机票", "公积金", "护照",

@@ -33,7 +33,7 @@ import httpx
 from common import percentile, regression_questions, temporary_home, write_json
 
 from assistant import Assistant
-from assistant.config import Settings, SettingsError
+from assistant.core.config import Settings, SettingsError
 
 
 def reachable(base_url: str, api_key: str, tries: int = 3) -> str | None:

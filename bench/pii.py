@@ -16,7 +16,7 @@ import time
 
 from common import write_json
 
-from assistant.guardrails import mask_pii
+from assistant.safety.guardrails import mask_pii
 from tests.pii_cases import GENERATORS, make_cases
 
 

@@ -34,11 +34,11 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import numpy as np  # noqa: E402
 
 from assistant import Assistant  # noqa: E402
-from assistant.classifier import read_jsonl  # noqa: E402
-from assistant.config import Settings  # noqa: E402
-from assistant.db import Conversation  # noqa: E402
-from assistant.evalmetrics import classification_report, format_confusion  # noqa: E402
-from assistant.intake import Intake, fit_intake, training_rows  # noqa: E402
+from assistant.search.classifier import read_jsonl  # noqa: E402
+from assistant.core.config import Settings  # noqa: E402
+from assistant.services.db import Conversation  # noqa: E402
+from assistant.evaluation.metrics import classification_report, format_confusion  # noqa: E402
+from assistant.dialogue.intake import Intake, fit_intake, training_rows  # noqa: E402
 
 HELDOUT = ROOT / "evals" / "heldout" / "requests.jsonl"
 SHORT = ["办护照要多少钱", "公积金怎么提取", "路灯坏了", "高龄津贴能领多少", "How much is a passport?"]

@@ -18,10 +18,10 @@ from pathlib import Path
 from common import ROOT, regression_questions, temporary_home, write_json
 
 from assistant import Assistant
-from assistant.config import Settings
-from assistant.embed import get_embedder
-from assistant.evaluation import evaluate_retrieval, read_jsonl, score_rankings
-from assistant.retrieve import Fusion
+from assistant.core.config import Settings
+from assistant.search.embed import get_embedder
+from assistant.evaluation.main import evaluate_retrieval, read_jsonl, score_rankings
+from assistant.knowledge.retrieve import Fusion
 
 DATA = ROOT.parent / "shared" / "evaldata" / "medical_qa"
 FUSIONS = {

@@ -22,8 +22,8 @@ from pathlib import Path
 from common import ROOT, temporary_home, write_json
 
 from assistant import Assistant
-from assistant.config import Settings
-from assistant.evaluation import classification_report, collapse, expected_label, format_confusion, read_jsonl, route_label
+from assistant.core.config import Settings
+from assistant.evaluation.main import classification_report, collapse, expected_label, format_confusion, read_jsonl, route_label
 
 
 def run(assistant: Assistant, rows: list[dict], with_context: bool = False) -> dict:
@@ -67,9 +67,9 @@ def skills_cv(assistant: Assistant, folds: int = 5) -> dict:
     import numpy as np
     from sklearn.model_selection import StratifiedKFold
 
-    from assistant.classifier import fit_text_model
-    from assistant.guardrails import normalize
-    from assistant.route import C, EMBEDDING_WEIGHT, decide, training_rows
+    from assistant.search.classifier import fit_text_model
+    from assistant.safety.guardrails import normalize
+    from assistant.dialogue.route import C, EMBEDDING_WEIGHT, decide, training_rows
 
     rows = training_rows(assistant.router.examples)
     texts, labels = [normalize(t).lower() for t, _ in rows], np.array([label for _, label in rows])

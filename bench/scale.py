@@ -28,11 +28,11 @@ from pathlib import Path
 from common import RESULTS, ROOT, peak_rss_mb, percentile, regression_questions, write_json
 
 from assistant import Assistant
-from assistant.config import Settings
-from assistant.embed import get_embedder
-from assistant.evaluation import score_rankings
+from assistant.core.config import Settings
+from assistant.search.embed import get_embedder
+from assistant.evaluation.main import score_rankings
 from assistant.knowledge.index import Index
-from assistant.retrieve import Retriever
+from assistant.knowledge.retrieve import Retriever
 
 
 
@@ -163,7 +163,7 @@ def baseline_collection(home: Path) -> None:
     """The plain RAG's store: one Chroma collection holding every chunk of the index (the same ids,
     vectors, texts and metadata) as a plain LangChain app would have; ours splits them by city and
     language. Copied once, beside the home, before the measuring process starts."""
-    from assistant.store import COLLECTION
+    from assistant.search.store import COLLECTION
 
     target = _chroma(home.parent / "langchain").get_or_create_collection(
         "langchain", embedding_function=None, configuration={"hnsw": {"space": "cosine"}})

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.embed import Embedder
-from assistant.guardrails import normalize
+from assistant.search.embed import Embedder
+from assistant.safety.guardrails import normalize
 from assistant.knowledge.chunk import chunk_document, sections
 from assistant.knowledge.load import load
 

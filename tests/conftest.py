@@ -14,7 +14,7 @@ for _key in [k for k in os.environ if k.startswith("CITYDESK_")]:
     del os.environ[_key]
 
 from assistant import Assistant  # noqa: E402
-from assistant.config import Settings  # noqa: E402
+from assistant.core.config import Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 KNOWLEDGE = ROOT / "knowledge"

@@ -12,7 +12,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
-from assistant.guardrails import luhn_valid
+from assistant.safety.guardrails import luhn_valid
 
 AREAS = ["110101", "110105", "310115", "320102", "330106", "440305", "440306", "510104", "420102", "610113",
          "370202", "350203", "210102", "500103", "120101", "450103", "530102", "650102", "230103", "340104"]

@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.question import analyze
+from assistant.answer.question import analyze
 
 QUESTIONS = [("办护照要带什么材料", "materials"), ("护照多少钱", "fees"), ("要等几天才能拿到", "time"),
              ("在哪里办", "where"), ("咨询电话是多少", "contact"), ("谁可以申请", "eligibility"),

@@ -6,10 +6,10 @@ import httpx
 import pytest
 
 from assistant import Assistant
-from assistant.api import create_app
-from assistant.db import Message
-from assistant.types import Reply
-from assistant.web import confirm_labels, status_html
+from assistant.channels.api import create_app
+from assistant.services.db import Message
+from assistant.core.types import Reply
+from assistant.channels.web import confirm_labels, status_html
 from tests.conftest import make_settings
 from tests.live import serve_in_thread
 
@@ -133,7 +133,7 @@ def test_gradio_client_chats_through_the_web_app(server):
 def test_every_web_text_is_in_both_languages():
     import yaml
 
-    from assistant.prompts import PROMPTS_DIR
+    from assistant.core.prompts import PROMPTS_DIR
 
     texts = yaml.safe_load((PROMPTS_DIR / "web.yaml").read_text(encoding="utf-8"))
     missing = [key for key, entry in texts.items() if set(entry) != {"zh", "en"}
@@ -143,8 +143,8 @@ def test_every_web_text_is_in_both_languages():
 
 @pytest.mark.unit
 def test_replies_are_shown_as_written_with_source_cards():
-    from assistant.types import Citation, Reply
-    from assistant.web import format_reply
+    from assistant.core.types import Citation, Reply
+    from assistant.channels.web import format_reply
 
     reply = Reply(text="身份证：110105****002X <b>粗</b>", status="asking", lang="en",
                   citations=[Citation(n=1, doc="permits/passport.md", title="普通护照申领", section="收费标准")])
@@ -157,7 +157,7 @@ def test_replies_are_shown_as_written_with_source_cards():
 def test_the_web_chat_shares_the_rate_limit_and_says_so_politely(small_assistant, lang):
     from gradio_client import Client
 
-    from assistant.prompts import render
+    from assistant.core.prompts import render
 
     with serve_in_thread(create_app(small_assistant, rate_limit=2)) as url:
         assert httpx.get(url + "/api/stats").status_code == 200  # one token of the same bucket

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant import attribution
-from assistant.embed import get_embedder
+from assistant.answer import attribution
+from assistant.search.embed import get_embedder
 
 ROOT = Path(__file__).resolve().parents[1]
 FEES = "普通护照申领 > 收费标准\n1. 普通护照（首次申领、换发、补发）：每本120元。\n2. 现场照片采集免费。\n3. EMS邮寄：邮费由申请人自付。"

@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant.db import Conversation, Message, make_session_factory
+from assistant.services.db import Conversation, Message, make_session_factory
 from assistant.knowledge import load as loader
-from assistant.prompts import render
+from assistant.core.prompts import render
 from tests.files import zip_bomb_docx
 from tests.test_crash import citydesk_serve
 

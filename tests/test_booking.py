@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from assistant import booking
-from assistant.db import Booking, Department, Doctor, Slot, make_session_factory
-from assistant.seeds import ensure_slots, load_seeds
+from assistant.services import booking
+from assistant.services.db import Booking, Department, Doctor, Slot, make_session_factory
+from assistant.services.seeds import ensure_slots, load_seeds
 
 pytestmark = pytest.mark.integration
 

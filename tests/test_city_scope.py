@@ -3,7 +3,7 @@
 import pytest
 
 from assistant import Assistant
-from assistant.retrieve import Fusion
+from assistant.knowledge.retrieve import Fusion
 from tests.conftest import MARRIAGE, make_settings, write_guides
 
 pytestmark = pytest.mark.integration
@@ -57,7 +57,7 @@ def test_a_desk_without_a_city_searches_every_guide(shared):
 def test_an_index_from_before_city_filtering_is_upgraded_by_the_next_ingestion(tmp_path):
     """The layout of earlier versions: one collection, no `city` field. It keeps answering, unfiltered,
     until `citydesk ingest` moves every chunk to its city's collection without embedding anything."""
-    from assistant.store import COLLECTION
+    from assistant.search.store import COLLECTION
 
     knowledge = write_guides(tmp_path / "knowledge", {"permits/passport.md": CHENGWAN,
                                                       "permits/lingang/passport.html": LINGANG_HTML})

@@ -6,7 +6,7 @@ from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from assistant.classifier import LinearModel, fit_text_model, load_or_train
+from assistant.search.classifier import LinearModel, fit_text_model, load_or_train
 
 pytestmark = pytest.mark.unit
 
@@ -39,7 +39,7 @@ def test_text_model_gives_scikit_learns_probabilities_with_numpy(labels):
 
 
 def test_a_model_is_trained_again_when_its_data_changes_and_kept_under_home(tmp_path, monkeypatch):
-    monkeypatch.setattr("assistant.classifier.VERSIONED", tmp_path / "versioned")
+    monkeypatch.setattr("assistant.search.classifier.VERSIONED", tmp_path / "versioned")
     embedder = CountingEmbedder()
     data = {"rows": (["a", "b", "c", "d"], ["x", "y", "x", "y"])}
     first = load_or_train("demo", lambda: data["rows"], embedder, tmp_path)

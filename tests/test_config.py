@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.config import Settings, SettingsError, describe
+from assistant.core.config import Settings, SettingsError, describe
 
 pytestmark = pytest.mark.unit
 

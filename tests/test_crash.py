@@ -24,7 +24,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from assistant.db import Booking, Slot, make_session_factory
+from assistant.services.db import Booking, Slot, make_session_factory
 from tests.live import ROOT, free_port, stop
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -203,7 +203,7 @@ def test_kill_9_during_a_stream_of_bookings_loses_and_halves_nothing(home, tmp_p
 
 
 def test_citizens_confirming_the_last_slot_at_once_get_exactly_one_booking(home, tmp_path):
-    from assistant import booking
+    from assistant.services import booking
     from assistant.assistant import Assistant
     from tests.conftest import make_settings
 

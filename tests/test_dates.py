@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from assistant.dates import TimeOfDay, format_day, number, parse_date, parse_time, remove
+from assistant.core.dates import TimeOfDay, format_day, number, parse_date, parse_time, remove
 
 pytestmark = pytest.mark.unit
 

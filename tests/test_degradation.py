@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant import booking
-from assistant.db import make_session_factory
-from assistant.prompts import render
+from assistant.services import booking
+from assistant.services.db import make_session_factory
+from assistant.core.prompts import render
 from tests.live import ROOT
 from tests.llm_server import Response, ScriptedLLM
 from tests.test_crash import Session, citizen, citydesk_serve

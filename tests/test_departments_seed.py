@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assistant.route import skill_examples, training_rows
+from assistant.dialogue.route import skill_examples, training_rows
 from assistant.skills import REGISTRY
 
 pytestmark = pytest.mark.unit

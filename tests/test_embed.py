@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from assistant.embed import get_embedder
+from assistant.search.embed import get_embedder
 
 pytestmark = pytest.mark.unit
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.evalmetrics import METRICS
-from assistant.evalreport import REPORT_KEYS, SCHEMA
-from assistant.evaluation import run_cli
+from assistant.evaluation.metrics import METRICS
+from assistant.evaluation.report import REPORT_KEYS, SCHEMA
+from assistant.evaluation.main import run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -245,7 +245,7 @@ class _Judge(BaseHTTPRequestHandler):
 def test_the_llm_judge_scores_faithfulness_and_relevance(small_assistant):
     from dataclasses import replace
 
-    from assistant.evaljudge import build_judge, parse_verdict
+    from assistant.evaluation.judge import build_judge, parse_verdict
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Judge)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -266,7 +266,7 @@ def test_the_llm_judge_scores_faithfulness_and_relevance(small_assistant):
 
 @pytest.mark.unit
 def test_the_shipped_suites_cover_every_skill_both_languages_and_every_kind_of_case():
-    from assistant.evalsuite import load_suites, resolve_paths
+    from assistant.evaluation.suite import load_suites, resolve_paths
     from assistant.skills import REGISTRY
 
     suites = load_suites(resolve_paths([]), set(REGISTRY))
@@ -289,9 +289,9 @@ def test_the_shipped_suites_cover_every_skill_both_languages_and_every_kind_of_c
 
 @pytest.mark.unit
 def test_facts_match_alternatives_and_ignore_spacing_and_width():
-    from assistant.evalrun import check_turn
-    from assistant.evalsuite import Turn
-    from assistant.types import Citation, Reply
+    from assistant.evaluation.run import check_turn
+    from assistant.evaluation.suite import Turn
+    from assistant.core.types import Citation, Reply
 
     turn = Turn(say="q", line=3, expect={"contains_all": [["15个工作日", "15 working days"], "8210 3100"],
                                          "cites": [["a.md", "b.md"]], "not_contains": ["BK123"]})
@@ -307,7 +307,7 @@ def test_facts_match_alternatives_and_ignore_spacing_and_width():
 
 @pytest.mark.unit
 def test_the_report_counts_how_llm_answers_were_checked():
-    from assistant.evalmetrics import summarize
+    from assistant.evaluation.metrics import summarize
 
     def turn(verification: str) -> dict:
         return {"expect": {}, "status": "answered", "reply": "", "ticket": "", "latency_ms": 10.0, "rank": None,

@@ -1,6 +1,6 @@
 import pytest
 
-from assistant import guardrails as g
+from assistant.safety import guardrails as g
 
 pytestmark = pytest.mark.unit
 
@@ -103,7 +103,7 @@ def test_questions_are_told_from_reports(text, question):
 
 
 def test_numbers_are_named_for_classifiers_in_the_messages_language():
-    from assistant.guardrails import name_numbers
+    from assistant.safety.guardrails import name_numbers
 
     assert name_numbers("身份证110101199003074514，手机13800001234") == "身份证身份证号，手机手机号"
     assert name_numbers("my number is 13900001111") == "my number is phone number "

@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from assistant import injection
+from assistant.safety import injection
 
 pytestmark = pytest.mark.unit
 

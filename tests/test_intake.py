@@ -2,8 +2,8 @@
 
 import pytest
 
-from assistant.embed import get_embedder
-from assistant.intake import Intake, split_sentences
+from assistant.search.embed import get_embedder
+from assistant.dialogue.intake import Intake, split_sentences
 
 pytestmark = pytest.mark.integration
 

@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.lexical import LexicalIndex, tokenize
+from assistant.search.lexical import LexicalIndex, tokenize
 
 pytestmark = pytest.mark.unit
 

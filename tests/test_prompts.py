@@ -6,7 +6,7 @@ import pytest
 import yaml
 from jinja2 import Environment, meta
 
-from assistant.prompts import PROMPTS_DIR, render
+from assistant.core.prompts import PROMPTS_DIR, render
 
 pytestmark = pytest.mark.unit
 FILES = sorted(PROMPTS_DIR.glob("*.yaml"))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.question import analyze, identifiers, needed, split_questions, to_number
+from assistant.answer.question import analyze, identifiers, needed, split_questions, to_number
 
 pytestmark = pytest.mark.unit
 

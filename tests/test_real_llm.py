@@ -58,7 +58,7 @@ def test_the_openai_door_streams_only_the_checked_answer(tmp_path, _small_templa
     from fastapi.testclient import TestClient
     from openai import OpenAI
 
-    from assistant.api import create_app
+    from assistant.channels.api import create_app
 
     assistant = _assistant(tmp_path, _small_template, real_llm_url)
     client = OpenAI(base_url="http://testserver/v1", api_key="unused",

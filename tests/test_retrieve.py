@@ -2,7 +2,7 @@ import pytest
 
 import numpy as np
 
-from assistant.retrieve import Fusion, TitleVectors, by_guide, fuse
+from assistant.knowledge.retrieve import Fusion, TitleVectors, by_guide, fuse
 
 DENSE = [("a", 0.9), ("b", 0.85), ("c", 0.8)]
 LEXICAL = [("c", 12.0), ("d", 5.0)]

@@ -3,8 +3,8 @@ phrasings), in Chinese and English, including questions that use a skill's words
 
 import pytest
 
-from assistant.embed import get_embedder
-from assistant.route import QUESTION, Router
+from assistant.search.embed import get_embedder
+from assistant.dialogue.route import QUESTION, Router
 from assistant.skills import REGISTRY
 
 pytestmark = pytest.mark.integration

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant import sensitive
+from assistant.safety import sensitive
 from assistant.assistant import Assistant
-from assistant.config import Settings
+from assistant.core.config import Settings
 from assistant.knowledge.load import SUPPORTED, Rejected, load
 
 ROOT = Path(__file__).resolve().parents[1]

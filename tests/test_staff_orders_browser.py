@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant import workorders
-from assistant.api import create_app
-from assistant.db import WorkOrder
+from assistant.services import workorders
+from assistant.channels.api import create_app
+from assistant.services.db import WorkOrder
 from tests.live import serve_in_thread
 from tests.test_web_browser import OUTPUT, TURN_TIMEOUT, browser, open_page, wait_text  # noqa: F401
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from assistant import Assistant
-from assistant.store import StoreError, VectorStore
+from assistant.search.store import StoreError, VectorStore
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.integration

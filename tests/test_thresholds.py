@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.thresholds import conditions
+from assistant.answer.thresholds import conditions
 
 pytestmark = pytest.mark.unit
 

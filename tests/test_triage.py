@@ -2,8 +2,8 @@
 
 import pytest
 
-from assistant.embed import get_embedder
-from assistant.triage import Triager, pinyin_fix, sentences
+from assistant.search.embed import get_embedder
+from assistant.safety.triage import Triager, pinyin_fix, sentences
 
 pytestmark = pytest.mark.integration
 

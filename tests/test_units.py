@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.units import blocks, render, units
+from assistant.core.units import blocks, render, units
 
 pytestmark = pytest.mark.unit
 

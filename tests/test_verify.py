@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant import verify
+from assistant.answer import verify
 
 pytestmark = pytest.mark.unit
 

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
-from assistant.api import create_app
+from assistant.channels.api import create_app
 from tests.conftest import MARRIAGE, PASSPORT, PASSPORT_EN, write_guides
 from tests.live import serve_app_py, serve_in_thread
 from tests.test_crash import citydesk_serve
@@ -280,7 +280,7 @@ def test_sigterm_with_chat_tabs_open_stops_the_server_within_seconds(browser, _s
 
 
 def test_the_eval_report_fits_the_window_with_every_suite(browser, small_assistant, tmp_path):
-    from assistant import evalreport
+    from assistant.evaluation import report as evalreport
     from tests.test_evaluation import SUITE, args_for, run_cli, write
 
     run_cli(small_assistant, args_for(write(tmp_path / "tiny.yaml", SUITE), report=tmp_path / "out"))

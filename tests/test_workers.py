@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from assistant import Assistant
-from assistant.db import Booking
+from assistant.services.db import Booking
 from tests.conftest import ROOT, make_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]

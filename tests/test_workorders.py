@@ -7,9 +7,9 @@ import httpx
 import pytest
 from fastapi import Depends, FastAPI, HTTPException, Request
 
-from assistant import workorders
-from assistant.db import WorkOrder
-from assistant.staff_orders_api import add_order_routes
+from assistant.services import workorders
+from assistant.services.db import WorkOrder
+from assistant.channels.staff_api import add_order_routes
 from tests.live import serve_in_thread
 
 pytestmark = pytest.mark.integration

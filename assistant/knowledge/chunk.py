@@ -9,8 +9,8 @@ from functools import lru_cache
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from assistant.knowledge.load import Document
-from assistant.tokens import encoding
-from assistant.types import Chunk
+from assistant.core.tokens import encoding
+from assistant.core.types import Chunk
 
 # The version of the chunking rules: a change makes the next ingestion chunk every file again
 # (vectors are reused for chunks whose text did not change).

@@ -21,15 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.embed import Embedder
+from assistant.search.embed import Embedder
 from assistant.knowledge.chunk import CHUNKER_VERSION, chunk_document, document_sections
 from assistant.knowledge.load import Rejected, load
-from assistant.lexical import LexicalIndex, tokenize, tokenizer_version
-from assistant.store import StoreError, VectorStore
-from assistant.types import Chunk
+from assistant.search.lexical import LexicalIndex, tokenize, tokenizer_version
+from assistant.search.store import StoreError, VectorStore
+from assistant.core.types import Chunk
 
 EMBED_BATCH = 64
-# How the store is laid out: metadata fields and collections by city and language (assistant/store.py).
+# How the store is laid out: metadata fields and collections by city and language (assistant/search/store.py).
 # A change makes the next ingestion rewrite every chunk's metadata and move it, without embedding.
 STORE_FIELDS = "city; collections by city and language"
 MANIFEST = "manifest.sqlite"

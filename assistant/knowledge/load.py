@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from assistant.guardrails import detect_language, looks_like_injection, strip_invisible
+from assistant.safety.guardrails import detect_language, looks_like_injection, strip_invisible
 
 GUIDE_TYPES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx")
 FAQ_TYPES = (".csv", ".xlsx")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from assistant.prompts import render
-from assistant.seeds import shelters
-from assistant.skills import skill
-from assistant.types import Citation
+from assistant.core.prompts import render
+from assistant.services.seeds import shelters
+from assistant.skills.registry import skill
+from assistant.core.types import Citation
 
 _STEP_SECTIONS = ("安全要点", "Safety steps")
 MAX_STEPS = 6
@@ -48,7 +48,7 @@ def handle(ctx) -> None:
     if e.hotline:
         parts.append(render("emergency_helper" if e.for_someone_else else "emergency_hotline", lang, hotline=e.hotline))
     doc = e.guide[lang] if lang in e.guide else e.guide["zh"]
-    steps, citation = first_steps(ctx.assistant.index, doc, helper=e.for_someone_else)
+    steps, citation = first_steps(ctx.desk.index, doc, helper=e.for_someone_else)
     citations = []
     if steps:
         parts.append(render("emergency_steps", lang) + "\n" + "\n".join(steps) + " [1]")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from assistant.followup import resolve
-from assistant.skills import skill
+from assistant.answer.followup import resolve
+from assistant.skills.registry import skill
 
 
 @skill(name="guide_qa", title={"zh": "办事指南问答", "en": "Service guide questions"},

@@ -5,10 +5,10 @@ from __future__ import annotations
 import secrets
 import time
 
-from assistant.db import Message, Ticket
-from assistant.guardrails import mask_pii
-from assistant.prompts import render
-from assistant.skills import skill
+from assistant.services.db import Message, Ticket
+from assistant.safety.guardrails import mask_pii
+from assistant.core.prompts import render
+from assistant.skills.registry import skill
 
 TRANSCRIPT_TURNS = 20
 
@@ -23,7 +23,7 @@ def ticket_number() -> str:
        cues=[r"人工(?!智能)|真人|客服|(找|要|叫|转).{0,4}工作人员|坐席|\bhuman\b|\bagent\b|real person|operator|speak to (someone|a person)"])
 def handle(ctx) -> None:
     """Create a ticket from this session's masked transcript; the citizen gets its number and 12345."""
-    sessions = ctx.assistant.sessions
+    sessions = ctx.desk.sessions
     with sessions.begin() as db:
         messages = (db.query(Message).filter_by(session_id=ctx.conversation.id).order_by(Message.id.desc())
                     .limit(TRANSCRIPT_TURNS).all())

@@ -3,7 +3,7 @@
 Booking fills its slots in order (department, hospital, date, time, name, resident ID, phone), taking
 every one a message already gives, and books only after a "yes" to a summary. Cancelling needs the
 booking code and the phone it was booked with; listing needs the phone. The state keeps only the
-masked ID and the phone's keyed hash; the database work is in `assistant.booking`.
+masked ID and the phone's keyed hash; the database work is in `assistant.services.booking`.
 """
 
 from __future__ import annotations
@@ -12,10 +12,16 @@ import datetime as dt
 import hashlib
 import secrets
 
-from assistant import booking, booking_words as words, dates, guardrails
-from assistant.prompts import render
-from assistant.seeds import BOOKING_DAYS
-from assistant.skills import REGISTRY, skill
+from assistant.services import booking
+
+from assistant.services import booking_words as words
+
+from assistant.core import dates
+
+from assistant.safety import guardrails
+from assistant.core.prompts import render
+from assistant.services.seeds import BOOKING_DAYS
+from assistant.skills.registry import skill
 
 CANCEL_BEFORE = dt.timedelta(hours=2)
 _TRACKED = ("codes", "hospital", "day", "period", "time", "doctor", "name", "id_masked", "phone_hash")
@@ -49,8 +55,7 @@ def handle(ctx) -> None:
         return ctx.finish(render("stopped", ctx.lang), "cancelled")
     rules = fresh and words.RULES_QUESTION.search(text) and not (words.BOOK_NOW.search(text) or words.QUESTION.search(text))
     if (rules or (not fresh and words.ASIDE.search(text))) and not words.CODE.search(text):
-        ctx.skill = "guide_qa"
-        return REGISTRY["guide_qa"].handle(ctx)
+        return ctx.hand_to("guide_qa")
     mode = _mode(text)
     if fresh or (mode != s["mode"] and (mode in ("cancel", "list") or words.BOOK.search(text))):
         ctx.state["slots"] = s = {"mode": mode, **({"codes": suggested} if suggested and mode == "book" else {})}
@@ -72,7 +77,7 @@ def _t(ctx, key: str, **values) -> str:
 
 def _ask(ctx, slot: str, notes: list[str], template: str = "", **values) -> None:
     if slot == "date":  # the example date in the question is always a few days from today
-        values["example"] = dates.example_day(ctx.assistant.today(), ctx.lang)
+        values["example"] = dates.example_day(ctx.desk.today(), ctx.lang)
     # what a "yes" would do, so that the page's buttons can say it ("确认取消这个预约" / "保留预约")
     data = {"confirming": "cancel_booking" if template == "cancel_summary" else "booking"} if slot == "confirm" else {}
     ctx.ask(slot, "\n".join(notes + [_t(ctx, template or f"ask_{slot}", **values)]), **data)
@@ -91,7 +96,7 @@ def _shown(ctx, a: booking.Appointment) -> dict:
 
 def _suggest(ctx, s, awaiting) -> None:
     """Departments for the symptoms described; "好的" / "book it" next turn books the first one."""
-    found = booking.suggest(ctx.assistant.sessions, ctx.query)
+    found = booking.suggest(ctx.desk.sessions, ctx.query)
     ctx.end_skill()
     if not found:
         return ctx.finish(_t(ctx, "suggest_none"), "answered")
@@ -112,7 +117,7 @@ def _identity(ctx, s, text: str, awaiting, notes: list[str]) -> str:
     text = words.ID.sub(" ", text)
     phone = guardrails.phone_digits(text)
     if phone:
-        s["phone_hash"], s["phone_masked"] = ctx.assistant.phone_digest(phone), guardrails.mask_pii(phone)
+        s["phone_hash"], s["phone_masked"] = ctx.desk.phone_digest(phone), guardrails.mask_pii(phone)
     elif awaiting == "phone":
         notes.append(_t(ctx, "phone_invalid"))
     return words.MOBILE.sub(" ", text)
@@ -128,7 +133,7 @@ def _set(s: dict, key: str, value) -> None:
 
 def _absorb(ctx, s, awaiting, notes: list[str]) -> bool:
     """Fill every detail this message gives; returns whether any of them changed."""
-    sessions, text = ctx.assistant.sessions, ctx.query
+    sessions, text = ctx.desk.sessions, ctx.query
     before = [s.get(k) for k in _TRACKED]
     if awaiting == "name" and not words.CHANGE.search(text) and words.FILLER.sub("", dates.remove(text)):
         name = words.patient_name(_identity(ctx, s, text, awaiting, notes))
@@ -155,7 +160,7 @@ def _absorb(ctx, s, awaiting, notes: list[str]) -> bool:
     for key, value in (("codes", codes), ("hospital", hospital)):
         if value:
             _set(s, key, value)
-    day = dates.parse_date(rest, ctx.assistant.today())
+    day = dates.parse_date(rest, ctx.desk.today())
     if day and s.get("day") not in (None, day.isoformat()):
         notes.append(_t(ctx, "date_changed", day=dates.format_day(day, ctx.lang)))
     if day:
@@ -203,16 +208,16 @@ def _book(ctx, s, awaiting) -> None:
 
 def _days(ctx, clinic: booking.Clinic, near: dt.date) -> list[str]:
     """Up to three days with free slots at this clinic, nearest to `near`, as a citizen reads them."""
-    now = ctx.assistant.now()
+    now = ctx.desk.now()
     last = now.date() + dt.timedelta(BOOKING_DAYS - 1)
-    free = booking.free_days(ctx.assistant.sessions, clinic.department_id, now, last)
+    free = booking.free_days(ctx.desk.sessions, clinic.department_id, now, last)
     nearest = sorted(free, key=lambda d: abs((dt.date.fromisoformat(d) - near).days))[:3]
     return [dates.format_day(dt.date.fromisoformat(d), ctx.lang) for d in sorted(nearest)]
 
 
 def _advance(ctx, s, notes: list[str]) -> None:
     """Ask for the first missing or unusable detail: department, hospital, date; then the slot."""
-    sessions, now, lang = ctx.assistant.sessions, ctx.assistant.now(), ctx.lang
+    sessions, now, lang = ctx.desk.sessions, ctx.desk.now(), ctx.lang
     if not s.get("codes"):
         return _ask(ctx, "department", notes, offer=s.get("offer", []))
     every = sorted(booking.clinics(sessions, s["codes"]), key=lambda c: bool(c.suspended))
@@ -300,9 +305,9 @@ def _choose_slot(ctx, s, clinic, day: dt.date, free: list[booking.Opening], note
 def _commit(ctx, s) -> None:
     """Book the confirmed slot; a repeated confirmation gets the same booking, a lost race other times."""
     key = hashlib.sha256(f"{ctx.conversation.id}|{s['request']}|{s['slot']}".encode()).hexdigest()
-    started = f"{s['day']} {s['time']}" <= ctx.assistant.now().strftime("%Y-%m-%d %H:%M")
+    started = f"{s['day']} {s['time']}" <= ctx.desk.now().strftime("%Y-%m-%d %H:%M")
     outcome = booking.Outcome("taken") if started else booking.book(
-        ctx.assistant.sessions, slot_id=s["slot"], request_key=key, patient_name=s["name"], id_masked=s["id_masked"],
+        ctx.desk.sessions, slot_id=s["slot"], request_key=key, patient_name=s["name"], id_masked=s["id_masked"],
         phone_hash=s["phone_hash"], phone_masked=s["phone_masked"], session_id=ctx.conversation.id)
     if outcome.status == "taken":
         for gone in ("slot", "time", "request"):
@@ -320,7 +325,7 @@ def _commit(ctx, s) -> None:
 
 def _cancel(ctx, s, awaiting) -> None:
     """Cancel a booking given its code and the phone it was booked with, after a yes to what will go."""
-    sessions, notes, code = ctx.assistant.sessions, [], words.CODE.search(ctx.query)
+    sessions, notes, code = ctx.desk.sessions, [], words.CODE.search(ctx.query)
     made_here = ctx.state.get("booked")
     if made_here and not s.get("code") and not code:
         s.update(made_here)  # "取消刚才的预约": the booking this chat made (a code given goes the usual way)
@@ -344,7 +349,7 @@ def _cancel(ctx, s, awaiting) -> None:
     if guardrails.lookups_blocked(ctx.state):
         ctx.end_skill()
         return ctx.finish(render("too_many_lookups", ctx.lang), "refused")
-    found, now = booking.find(sessions, s["code"], s["phone_hash"]), ctx.assistant.now()
+    found, now = booking.find(sessions, s["code"], s["phone_hash"]), ctx.desk.now()
     starts = dt.datetime.fromisoformat(f"{found.day}T{found.start}").replace(tzinfo=now.tzinfo) if found else now
     if found and starts - now < CANCEL_BEFORE:
         ctx.end_skill()
@@ -369,7 +374,7 @@ def _list(ctx, s, awaiting) -> None:
     _identity(ctx, s, ctx.query, awaiting, notes)
     if not s.get("phone_hash"):
         return _ask(ctx, "phone", notes, template="ask_lookup")
-    items = booking.bookings_for(ctx.assistant.sessions, s["phone_hash"], ctx.assistant.today())
+    items = booking.bookings_for(ctx.desk.sessions, s["phone_hash"], ctx.desk.today())
     ctx.end_skill()
     ctx.finish(_t(ctx, "bookings" if items else "no_bookings", phone=s["phone_masked"],
                   items=[_shown(ctx, a) for a in items]), "answered", count=len(items))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-from assistant.db import Application
-from assistant.followup import resolve
-from assistant.guardrails import lookups_blocked, note_failed_lookup, phone_digits
-from assistant.prompts import render
-from assistant.seeds import read
-from assistant.skills import skill
+from assistant.services.db import Application
+from assistant.answer.followup import resolve
+from assistant.safety.guardrails import lookups_blocked, note_failed_lookup, phone_digits
+from assistant.core.prompts import render
+from assistant.services.seeds import read
+from assistant.skills.registry import skill
 
 NUMBER = re.compile(r"CW\s*-?\s*(\d{4})\s*-?\s*([A-Za-z]{2})\s*-?\s*(\d{7})", re.IGNORECASE)
 STATUS_ASK = re.compile(r"进度|进展|状态|办到哪|到哪一步|审核|结果出来|批下来|能领了|查询.{0,4}(申请|办件)|办件|status|progress|application",
@@ -45,9 +45,9 @@ def look_up(ctx) -> None:
         ctx.end_skill()
         ctx.finish(render("too_many_lookups", ctx.lang), "refused")
         return
-    with ctx.assistant.sessions() as db:
+    with ctx.desk.sessions() as db:
         app = db.get(Application, number)
-        matches = app is not None and app.phone_hash == ctx.assistant.phone_digest(phone)
+        matches = app is not None and app.phone_hash == ctx.desk.phone_digest(phone)
         text = describe(app, ctx.lang) if matches else render("not_found", ctx.lang, file="permits")
     if not matches:
         note_failed_lookup(ctx.state)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 
-from assistant import workorders
-from assistant.question import split_questions
-from assistant.guardrails import mask_pii, phone_digits
-from assistant.prompts import render
-from assistant.skills import REGISTRY, skill
+from assistant.services import workorders
+from assistant.answer.question import split_questions
+from assistant.safety.guardrails import mask_pii, phone_digits
+from assistant.core.prompts import render
+from assistant.skills.registry import skill
 
 DISTRICTS = {"江北区": ("江北", "jiangbei"), "江南区": ("江南", "jiangnan"), "东湖区": ("东湖", "donghu"),
              "西山区": ("西山", "xishan"), "滨江新区": ("滨江", "binjiang"), "高新区": ("高新", "hi-tech", "high-tech"),
@@ -103,7 +103,7 @@ def _district_label(ctx, zh: str) -> str:
 def keep_phone(ctx, slots: dict, phone: str | None) -> None:
     """A phone is kept only masked and as a keyed hash; none (anonymous) is an empty one."""
     slots["phone"] = mask_pii(phone) if phone else ""
-    slots["phone_hash"] = ctx.assistant.phone_digest(phone) if phone else ""
+    slots["phone_hash"] = ctx.desk.phone_digest(phone) if phone else ""
 
 
 def take_details(ctx, text: str, slots: dict) -> None:
@@ -129,18 +129,17 @@ def speaks_to_the_skill(text: str) -> bool:
 def start_report(ctx) -> None:
     """A new request (the dialogue decided it is one): its type and department, then the details; a
     question asked in the same message is answered with it."""
-    if ctx.assistant.router.cued("handoff", ctx.query):  # "我要投诉这个机器人，找工作人员": a person, now
-        ctx.skill = "handoff"
-        REGISTRY["handoff"].handle(ctx)
+    if ctx.desk.router.cued("handoff", ctx.query):  # "我要投诉这个机器人，找工作人员": a person, now
+        ctx.hand_to("handoff")
         return
-    found = ctx.state.pop("intake", None) or vars(ctx.assistant.intake.classify(ctx.query, ctx.vector))
+    found = ctx.state.pop("intake", None) or vars(ctx.desk.intake.classify(ctx.query, ctx.vector))
     slots = ctx.slots
     slots.update(kind=found["kind"] if found["kind"] != "question" else "help", department=found["department"],
                  confidence=found["confidence"])
     if _BARE.match(ctx.query.strip()):
         ctx.ask("what", _t(ctx, "ask_what"))
         return
-    slots["what"] = mask_pii(ctx.assistant.intake.gist(ctx.text))
+    slots["what"] = mask_pii(ctx.desk.intake.gist(ctx.text))
     take_details(ctx, ctx.query, slots)
     proceed(ctx)
     answer_questions_too(ctx)
@@ -152,13 +151,13 @@ def answer_questions_too(ctx) -> None:
     if len(parts) < 2 or ctx.reply is None:
         return
     for part in parts:
-        if ctx.assistant.intake.classify(part).kind != "question":
+        if ctx.desk.intake.classify(part).kind != "question":
             continue
-        vector = ctx.assistant.embedder.query(part)
-        hits = ctx.assistant.retriever.retrieve(part, k=5, vector=vector)
-        if not ctx.assistant.scope.answerable(vector, hits, ctx.lang):
+        vector = ctx.desk.embedder.query(part)
+        hits = ctx.desk.retriever.retrieve(part, k=5, vector=vector)
+        if not ctx.desk.scope.answerable(vector, hits, ctx.lang):
             continue
-        answer = ctx.assistant.composer.compose(part, hits, ctx.lang, vector)
+        answer = ctx.desk.composer.compose(part, hits, ctx.lang, vector)
         if answer.answerable:
             reply = ctx.reply
             reply.text += "\n\n" + _t(ctx, "also_answered", question=part) + "\n" + answer.text
@@ -189,8 +188,8 @@ def answer_slot(ctx, awaiting: str) -> None:
     """The citizen's answer to the detail asked for; other details in it are kept as well."""
     s, text = ctx.slots, ctx.query.strip()
     if awaiting == "what":
-        found = ctx.assistant.intake.classify(text, ctx.vector)
-        s.update(what=mask_pii(ctx.assistant.intake.gist(ctx.text)), department=found.department,
+        found = ctx.desk.intake.classify(text, ctx.vector)
+        s.update(what=mask_pii(ctx.desk.intake.gist(ctx.text)), department=found.department,
                  confidence=found.confidence)
         if found.kind != "question":
             s["kind"] = found.kind
@@ -241,7 +240,7 @@ def correct(ctx) -> bool:
     elif field == "since":
         s["since"] = find_since(value) or mask_pii(value)[:64]
     elif value:
-        found = ctx.assistant.intake.classify(value)
+        found = ctx.desk.intake.classify(value)
         s.update(what=mask_pii(value), department=found.department, confidence=found.confidence)
     else:
         s.pop("what", None)
@@ -253,7 +252,7 @@ def confirm(ctx) -> None:
     """File the order after an explicit yes; a repeated yes gets the same order."""
     s = ctx.slots
     order, _ = workorders.file_order(
-        ctx.assistant, session_id=ctx.conversation.id, lang=ctx.lang, kind=s["kind"], department=s["department"],
+        ctx.desk, session_id=ctx.conversation.id, lang=ctx.lang, kind=s["kind"], department=s["department"],
         confidence=s.get("confidence", 0.0), description=s["what"], district=s["district"], address=s["address"],
         since=s["since"], phone_hash=s["phone_hash"], phone_masked=s["phone"])
     dept = workorders.departments()[order.department]
@@ -261,13 +260,13 @@ def confirm(ctx) -> None:
     ctx.state["work_orders"] = [*ctx.state.get("work_orders", []), order.number][-5:]
     ctx.state["offer"] = "report_issue"  # a repeated "确认" next turn is told the order is filed
     ctx.finish(_t(ctx, "filed", number=order.number, department=dept["name"][ctx.lang], hours=dept["hours"],
-                  due=workorders.when(ctx.assistant, order.due), phone=bool(order.phone_hash)),
+                  due=workorders.when(ctx.desk, order.due), phone=bool(order.phone_hash)),
                "answered", work_order=order.number)
 
 
 def describe(ctx, order, full: bool) -> str:
     lang = ctx.lang
-    steps = "\n".join(f"- {workorders.when(ctx.assistant, e['at'])} "
+    steps = "\n".join(f"- {workorders.when(ctx.desk, e['at'])} "
                       + _t(ctx, "state_" + e["state"], department=workorders.department_name(e["department"], lang))
                       + (f"：{e['note']}" if e["note"] and lang == "zh" else f": {e['note']}" if e["note"] else "")
                       for e in order.history)
@@ -285,12 +284,12 @@ def look_up(ctx) -> None:
     number = workorders.order_number(ctx.query) or s.get("number") or (mine[-1] if mine else None)
     phone = phone_digits(ctx.query)
     if not number and phone:  # a phone without a number: the open orders filed with that phone
-        orders = workorders.open_orders_of(ctx.assistant, ctx.assistant.phone_digest(phone))
+        orders = workorders.open_orders_of(ctx.desk, ctx.desk.phone_digest(phone))
         if len(orders) != 1:
             ctx.end_skill()
             listed = "\n".join(f"- {o.number} · {workorders.rules()['types'][o.kind]['label'][ctx.lang]} · "
                                + _t(ctx, "state_" + o.state, department=workorders.department_name(o.department, ctx.lang))
-                               + f" · {workorders.when(ctx.assistant, o.created)}" for o in orders)
+                               + f" · {workorders.when(ctx.desk, o.created)}" for o in orders)
             ctx.finish(_t(ctx, "orders_of_phone", orders=listed) if orders else _t(ctx, "none_of_phone"), "answered")
             return
         number = orders[0].number
@@ -298,12 +297,12 @@ def look_up(ctx) -> None:
         ctx.ask("order_number", _t(ctx, "ask_number"))
         return
     s["number"] = number
-    order = workorders.find(ctx.assistant, number)
+    order = workorders.find(ctx.desk, number)
     if order is not None and order.phone_hash and order.session_id != ctx.conversation.id and not phone:
         ctx.ask("order_phone", _t(ctx, "ask_order_phone", number=number))
         return
     own = order is not None and (order.session_id == ctx.conversation.id
-                                 or (phone and order.phone_hash == ctx.assistant.phone_digest(phone)))
+                                 or (phone and order.phone_hash == ctx.desk.phone_digest(phone)))
     shown = order is not None and (own or not order.phone_hash)
     ctx.end_skill()
     ctx.finish(describe(ctx, order, full=own) if shown else _t(ctx, "not_found"), "answered" if shown else "refused")

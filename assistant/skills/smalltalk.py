@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.skills import skill
+from assistant.skills.registry import skill
 
 _THANKS = re.compile(r"谢谢|多谢|感谢|thank|thx|cheers", re.IGNORECASE)
 _BYE = re.compile(r"再见|拜拜|bye|see you", re.IGNORECASE)

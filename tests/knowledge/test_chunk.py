@@ -2,7 +2,7 @@ import pytest
 
 from assistant.knowledge.chunk import chunk_document, sections
 from assistant.knowledge.load import Document
-from assistant.tokens import count
+from assistant.core.tokens import count
 
 pytestmark = pytest.mark.unit
 

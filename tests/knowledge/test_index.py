@@ -8,7 +8,7 @@ import time
 import pytest
 
 from assistant import Assistant
-from assistant.store import StoreError
+from assistant.search.store import StoreError
 from tests.conftest import MARRIAGE, PASSPORT, make_settings, write_guides
 
 pytestmark = pytest.mark.integration
@@ -133,7 +133,7 @@ def test_kill_9_during_ingestion_then_rerun_is_consistent(tmp_path):
 
 def test_an_edit_tokenizes_only_the_edited_guide_again(small_assistant, monkeypatch):
     import assistant.knowledge.index as index_module
-    from assistant.lexical import tokenize
+    from assistant.search.lexical import tokenize
 
     calls = []
 

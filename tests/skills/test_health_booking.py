@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from assistant import booking
-from assistant.db import Booking, Conversation, Message, Slot
+from assistant.services import booking
+from assistant.services.db import Booking, Conversation, Message, Slot
 
 pytestmark = pytest.mark.integration
 
@@ -322,8 +322,8 @@ def test_my_bookings_lists_only_the_bookings_of_that_phone(desk):
                                                 re.compile(r'or "(\d+ [A-Z][a-z]+)"'))])
 def test_the_example_date_in_the_date_question_is_never_in_the_past(small_assistant, monkeypatch, now, lang, ask,
                                                                     example):
-    from assistant.dates import parse_date
-    from assistant.seeds import BOOKING_DAYS
+    from assistant.core.dates import parse_date
+    from assistant.services.seeds import BOOKING_DAYS
 
     monkeypatch.setattr(small_assistant, "now", lambda: now)
     reply = small_assistant.ask(ask, lang=lang)

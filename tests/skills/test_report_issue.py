@@ -2,8 +2,8 @@
 
 import pytest
 
-from assistant import workorders
-from assistant.db import Conversation, WorkOrder
+from assistant.services import workorders
+from assistant.services.db import Conversation, WorkOrder
 
 pytestmark = pytest.mark.integration
 PHONE = "13800001357"
@@ -147,7 +147,7 @@ def test_a_question_that_a_guide_answers_is_answered_and_nothing_filed(small_ass
 def test_a_report_the_router_is_unsure_of_is_taken_when_no_guide_answers_it(small_assistant, monkeypatch):
     """Below the router's threshold, a message that reads like a report and that no guide answers
     starts a report instead of "nothing found"; a guide question in the same position is answered."""
-    from assistant import dialogue
+    from assistant.dialogue import pipeline as dialogue
 
     monkeypatch.setattr(dialogue, "SKILL_THRESHOLD", 0.999)  # the router chooses no skill at all
     report = small_assistant.ask("我们楼下的快递柜坏了好几天了")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.db import Ticket
+from assistant.services.db import Ticket
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,271 @@
+"""Emergency triage: is something dangerous happening now, anywhere in the message, and of what kind.
+
+Three parts, any of which can raise an emergency:
+- a classifier on the embedder's vectors, sentence by sentence (logistic regression over the kinds of
+  emergency, "none" and "fever", learned from seeds/training/emergency.jsonl: thousands of phrasings
+  in Chinese and English, typos, dialect and near-misses included), with the threshold chosen for
+  recall by cross-validation (`citydesk train`);
+- the lexicon of prompts/emergency.yaml, a high-precision complement that also fires inside
+  complaints ("吵架动刀了");
+- homophone typos of the lexicon's core words (着伙了, 触店了) written correctly through pinyin
+  (pypinyin) before the classifier judges the message.
+A second classifier tells whether the person in danger is the writer or someone else, so that a
+crisis reported for a friend gets guidance for the helper. "fever" (fever with cough) is not an
+emergency: it is sent to the city's fever clinics.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, replace
+from functools import cached_property, lru_cache
+
+import numpy as np
+import yaml
+
+from assistant.search.classifier import TRAINING, ModelSet, TextModel, digest, fit_text_model, read_jsonl, versioned_or_trained
+from assistant.safety.guardrails import normalize
+from assistant.core.prompts import PROMPTS_DIR
+from assistant.core.types import Emergency
+
+# The emergency probability above which a message raises an emergency, chosen for recall by
+# cross-validation on the training data (bench/emergency.py; README, emergency section).
+THRESHOLD = 0.4
+# A message the lexicon matches needs far less from the classifier: enough to tell "着火了快来人" from
+# "如果家里着火了应该怎么逃生" or "去年着火的救助怎么申请"
+LEXICON_THRESHOLD = 0.2
+SENTENCE_THRESHOLD = 0.8
+CALM = 0.02  # below this, and with no emergency word, a message's sentences are not looked at one by one
+EMBEDDING_WEIGHT = 3.0
+FEVER = 0.8
+MAX_SENTENCES = 8
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
+_EN_SENTENCE = re.compile(r"(?<=[.!?;])\s+")
+
+
+@dataclass(frozen=True)
+class Triage:
+    """What triage found: an emergency, a fever to send to a fever clinic, or nothing."""
+
+    emergency: Emergency | None = None
+    fever: bool = False
+    probability: float = 0.0
+
+
+@dataclass
+class Signals:
+    texts: list[str]          # the message, its sentences (when several), its homophone-corrected form
+    vectors: np.ndarray
+    danger: np.ndarray        # the classifier's emergency probability for each text
+    word: tuple[str, str] | None  # (kind, words) the lexicon matched
+
+
+@lru_cache(maxsize=1)
+def training_rows() -> tuple[dict, ...]:
+    """Labelled phrasings (seeds/training/emergency.jsonl) and, as "none", the everyday turns of a
+    conversation (names, numbers, yes, greetings: calm_turns.jsonl), everyday problems said urgently
+    ("社保卡掉了咋整", "急死了我的快递呢": calm_everyday.jsonl), asking for a person ("能不能让工作人员给我
+    回个电话": calm_handoff.jsonl), a conversation's own follow-ups ("地址发我": calm_followups.jsonl),
+    the citizens' questions of scope.jsonl
+    that name no emergency word and every labelled request of requests/*.jsonl: without them the
+    classifier has only seen near-misses and takes "张伟" or "你好" for a cry for help."""
+    rows = read_jsonl(TRAINING / "emergency.jsonl") + read_jsonl(TRAINING / "calm_turns.jsonl")
+    for calm_file in ("calm_everyday.jsonl", "calm_handoff.jsonl", "calm_followups.jsonl"):
+        rows += read_jsonl(TRAINING / calm_file)
+    data = yaml.safe_load((PROMPTS_DIR / "emergency.yaml").read_text(encoding="utf-8"))
+    word = re.compile("|".join(f"(?:{p})" for spec in data["kinds"].values() for p in spec["patterns"]), re.I)
+    # a question that names an emergency word may be one asked in the middle of it ("someone fell into the
+    # river, how can I help?"): only those without such a word are calm for certain
+    calm = [r["text"] for r in read_jsonl(TRAINING / "scope.jsonl") if not word.search(normalize(r["text"]).lower())]
+    # the requests were labelled complaint, help, suggestion or question by their authors: a street
+    # light, a fire lane blocked by cars, "last month a kitchen caught fire and the engine could not get
+    # in" are reports to a department, and the classifier needs to see them as such
+    for path in sorted((TRAINING / "requests").glob("*.jsonl")):
+        calm += [r["text"] for r in read_jsonl(path)]
+    rows += [{"text": t, "kind": "none", "topic": "city_question"} for t in calm]
+    return tuple(rows)
+
+
+def emergency_data() -> tuple[list[str], list[str]]:
+    rows = training_rows()
+    return [r["text"] for r in rows], [("fever" if r.get("topic") == "fever_clinic" else r["kind"]) for r in rows]
+
+
+@dataclass
+class TriageModel(ModelSet):
+    """The triage classifiers (assistant/search/classifier.py TextModel: the embedder's vector and character
+    n-grams): `danger` (an emergency or not), `kind` (which one, learned from emergencies only),
+    `other` (the person in danger is not the writer), `fever` (fever with cough)."""
+
+    danger: TextModel
+    kind: TextModel
+    other: TextModel
+    fever: TextModel
+    embedder: str
+    data: str
+
+    PARTS = ("danger", "kind", "other", "fever")
+
+    def danger_of(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
+        return self.danger.proba(vectors, texts)[:, self.danger.classes.index("True")]
+
+    def kind_of(self, vector: np.ndarray, text: str) -> str:
+        p = self.kind.proba(vector, [text])[0]
+        return self.kind.classes[int(np.argmax(p))]
+
+    def for_someone_else(self, vector: np.ndarray, text: str) -> bool:
+        return bool(self.other.proba(vector, [text])[0, self.other.classes.index("True")] >= 0.5)
+
+    def fever_of(self, vector: np.ndarray, text: str) -> float:
+        return float(self.fever.proba(vector, [text])[0, self.fever.classes.index("True")])
+
+
+def train_triage(embedder, cache=None) -> TriageModel:
+    """Train the triage classifiers on seeds/training/emergency.jsonl and the calm examples."""
+    rows = list(training_rows())
+    texts, labels = emergency_data()
+    model = fit_triage(rows, embedder.queries(texts, cache=cache), embedder.name)
+    return replace(model, data=digest(texts, labels))
+
+
+def fit_triage(rows: list[dict], vectors: np.ndarray, embedder: str) -> TriageModel:
+    """The triage classifiers fitted on labelled rows ({text, kind, topic, who}) and their vectors."""
+    labels = np.array([("fever" if r.get("topic") == "fever_clinic" else r["kind"]) for r in rows])
+    clean = [normalize(r["text"]).lower() for r in rows]
+    calm = np.isin(labels, ["none", "fever"])
+    who = np.array([r.get("who", "self") == "other" for r in rows])
+    pick = [c for c, keep in zip(clean, ~calm) if keep]
+    return TriageModel(danger=fit_text_model(clean, vectors, ~calm, weight=EMBEDDING_WEIGHT),
+                       kind=fit_text_model(pick, vectors[~calm], labels[~calm], c=4.0, weight=EMBEDDING_WEIGHT),
+                       other=fit_text_model(pick, vectors[~calm], who[~calm], c=4.0, weight=EMBEDDING_WEIGHT),
+                       fever=fit_text_model(clean, vectors, labels == "fever", c=4.0, weight=EMBEDDING_WEIGHT),
+                       embedder=embedder, data="")
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a message (the whole message first when it has several)."""
+    parts = [p.strip() for p in _SENTENCE.findall(text) if p.strip()]
+    parts = [q.strip() for p in parts for q in _EN_SENTENCE.split(p) if q.strip()]
+    parts = [p for p in parts if len(re.sub(r"\W", "", p)) >= 2]
+    return parts[:MAX_SENTENCES] if len(parts) > 1 else [text]
+
+
+@lru_cache(maxsize=1)
+def _pinyin_words() -> dict[str, list[tuple[str, str]]]:
+    """kind -> (word, its toneless pinyin) for the lexicon's core words."""
+    from pypinyin import lazy_pinyin
+
+    data = yaml.safe_load((PROMPTS_DIR / "emergency.yaml").read_text(encoding="utf-8"))
+    return {kind: [(w, " ".join(lazy_pinyin(w))) for w in spec.get("pinyin", [])] for kind, spec in data["kinds"].items()}
+
+
+def pinyin_fix(text: str) -> str:
+    """The text with homophones of the lexicon's core words written as those words (着伙 -> 着火,
+    触店 -> 触电); the text unchanged when there are none. The classifier then judges the fixed text,
+    so "出点问题" (chu dian) does not raise an alarm by sound alone."""
+    chars = list(text)
+    sounds = [_readings(c) for c in chars]
+    starts = _by_first_syllable()
+    for i in range(len(chars)):
+        for reading in sounds[i]:
+            for word, target in starts.get(reading, ()):
+                span = "".join(chars[i:i + len(target)])
+                if len(span) == len(target) and span != word and re.fullmatch(r"[\u4e00-\u9fff]+", span) \
+                        and all(t in sounds[i + j] for j, t in enumerate(target)):
+                    chars[i:i + len(target)] = list(word)
+    return "".join(chars)
+
+
+@lru_cache(maxsize=1)
+def _by_first_syllable() -> dict[str, list[tuple[str, list[str]]]]:
+    out: dict[str, list[tuple[str, list[str]]]] = {}
+    for words in _pinyin_words().values():
+        for word, pinyin in words:
+            target = pinyin.split()
+            out.setdefault(target[0], []).append((word, target))
+    return out
+
+
+@lru_cache(maxsize=8192)
+def _readings(char: str) -> frozenset[str]:
+    """Every toneless reading of a character (着: zhe, zhao, zhuo)."""
+    from pypinyin import Style, pinyin
+
+    if not re.fullmatch(r"[\u4e00-\u9fff]", char):
+        return frozenset()
+    return frozenset(pinyin(char, style=Style.NORMAL, heteronym=True)[0])
+
+
+class Triager:
+    """Recognises emergencies in messages; the models load on first use."""
+
+    def __init__(self, *, embedder, home=None, model: TriageModel | None = None) -> None:
+        self.embedder = embedder
+        self.home = home
+        if model is not None:
+            self.model = model
+        self._lock = threading.Lock()
+        data = yaml.safe_load((PROMPTS_DIR / "emergency.yaml").read_text(encoding="utf-8"))
+        self.kinds = data["kinds"]
+        self.fever_guide = data["fever"]
+        self._patterns = [(kind, re.compile("|".join(f"(?:{p})" for p in spec["patterns"]), re.IGNORECASE))
+                          for kind, spec in self.kinds.items()]
+        self._patterns_by_kind = dict(self._patterns)
+
+    @cached_property
+    def model(self) -> TriageModel:
+        """The versioned model, or one trained here once (about a minute) and kept under CITYDESK_HOME/models."""
+        with self._lock:
+            return versioned_or_trained("triage", digest(*emergency_data()), self.embedder.name, TriageModel.load,
+                                        lambda: train_triage(self.embedder), self.home)
+
+    def warm(self) -> None:
+        self.model  # noqa: B018 - loads the model
+
+    def emergency(self, kind: str, via: str, matched: str, vector: np.ndarray, text: str) -> Emergency:
+        spec = self.kinds[kind]
+        other = self.model.for_someone_else(vector, text)
+        return Emergency(kind=kind, numbers=list(spec["numbers"]), guide=spec["guide"], label=spec["label"],
+                         shelters=bool(spec.get("shelters")), hotline=str(spec.get("hotline", "")), via=via,
+                         matched=matched, for_someone_else=bool(other))
+
+    def signals(self, text: str, vector: np.ndarray | None = None) -> Signals:
+        """What triage weighs: the classifier's emergency probability for the whole message, each of its
+        sentences and its homophone-corrected form, and the lexicon's match."""
+        clean = normalize(text).lower()
+        whole = vector if vector is not None else self.embedder.query(clean)
+        texts, vectors = [clean], whole[None, :]
+        danger = self.model.danger_of(vectors, texts)
+        fixed = pinyin_fix(clean)
+        word = next(((kind, m.group(0)) for kind, pattern in self._patterns for m in [pattern.search(fixed)] if m), None)
+        parts = sentences(clean)
+        # a calm message (no emergency word, no homophone of one, the classifier sure) is not cut into
+        # sentences: embedding them is most of triage's cost, and most turns are calm
+        if danger[0] < CALM and not word and fixed == clean:
+            return Signals(texts=texts, vectors=vectors, danger=danger, word=None)
+        more = (parts if len(parts) > 1 else []) + ([fixed] if fixed != clean else [])
+        if more:
+            texts += more
+            vectors = np.vstack([vectors, self.embedder.query_many(more)])
+            danger = np.r_[danger, self.model.danger_of(vectors[1:], more)]
+        return Signals(texts=texts, vectors=vectors, danger=danger, word=word)
+
+    def triage(self, text: str, vector: np.ndarray | None = None) -> Triage:
+        """An emergency anywhere in the message: a lexicon word the classifier does not contradict, or
+        the classifier sure enough on the message or one of its sentences; else perhaps a fever."""
+        s = self.signals(text, vector)
+        row = int(np.argmax(s.danger))
+        top = float(s.danger[row])
+        if s.word and top >= LEXICON_THRESHOLD:
+            kind, matched = s.word
+            at = next((i for i, t in enumerate(s.texts) if self._patterns_by_kind[kind].search(t)), row)
+            return Triage(self.emergency(kind, "lexicon", matched, s.vectors[at], s.texts[at]), probability=top)
+        # the whole message at THRESHOLD; one sentence of it, or its corrected form, needs more
+        # ("着火了" inside "着火了打110还是119？" is a question about numbers)
+        row = int(np.argmax(s.danger - np.r_[THRESHOLD, np.full(len(s.danger) - 1, SENTENCE_THRESHOLD)]))
+        top = float(s.danger[row])
+        if top >= (THRESHOLD if row == 0 else SENTENCE_THRESHOLD):
+            kind = self.model.kind_of(s.vectors[row], s.texts[row])
+            return Triage(self.emergency(kind, "classifier", s.texts[row], s.vectors[row], s.texts[row]), probability=top)
+        return Triage(fever=self.model.fever_of(s.vectors[0], s.texts[0]) >= FEVER, probability=top)
