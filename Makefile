@@ -53,7 +53,7 @@ $(LLM_GGUF): | install
 # the LLM tests against a real small model (Qwen2.5 Coder 1.5B Q4_K_M) served on 127.0.0.1
 test-llm: install $(LLM_VENV)/.installed $(LLM_GGUF)
 	REAL_LLM_PYTHON=$(LLM_VENV)/bin/python REAL_LLM_GGUF=$(LLM_GGUF) \
-		$(PY) -m pytest -q -m real_llm tests/test_real_llm.py
+		$(PY) -m pytest -q -m real_llm tests/answer/test_real_llm.py
 
 eval: ingest
 	$(VENV)/bin/citydesk eval --report .citydesk/eval-report

@@ -1,17 +1,12 @@
 """The extractive answer: within the best guide, the units that answer the question, quoted as written.
 
-Every unit of the guide (a sentence, a list item, a table row, an FAQ answer) is scored against the
-question: how close its section is to the question (the embedder's similarity to the section's
-chunks), how much of the question's own wording it shares (weighted by how rare each word is in
-that guide), whether its section is the one the asked aspect lives in, whether it states what the
-aspect needs (an amount for a fee, a duration for a time), and whether it is about the situation
-asked (lost, renewal…). The answer leads with the best unit and quotes only what answers; lists
-the question asks for are quoted whole; a stated value is compared with a plain threshold.
+Each unit of the guide is scored against the question (`assistant.answer.scoring`). The answer leads
+with the best unit and quotes only what answers; lists the question asks for are quoted whole; a
+stated value is compared with a plain threshold.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -22,14 +17,12 @@ from assistant.safety.guardrails import normalize
 from assistant.services.places import elsewhere
 from assistant.core.prompts import render
 from assistant.answer.question import Question, analyze, identifiers, needed, vocabulary
+from assistant.answer.scoring import FAQ, WEIGHTS, Scored, UnitScorer, heading, situations_in
 from assistant.answer.thresholds import conditions
 from assistant.core.types import Citation, Hit
-from assistant.core.units import Unit, units
+from assistant.core.units import Unit
 from assistant.core.units import render as quote_units
 
-# chosen on the answers_tune suite: rank of the unit holding the expected fact (bench: /work notes in README)
-WEIGHTS = {"dense": 12.0, "words": 0.8, "aspect": 0.2, "answer": 0.3, "situation": 0.8, "value": 1.5}
-FAQ = re.compile(r"(?:^|> )(?:问：|Q: )")
 WHOLE_BLOCK_ASPECTS = {"materials", "how", "where", "contact", "list"}
 # aspects a guide keeps in a section of its own: the answer comes from that section when it has one
 SECTION_ASPECTS = WHOLE_BLOCK_ASPECTS | {"time"}
@@ -39,11 +32,6 @@ DIRECT_CHARS = 300  # a direct answer quotes at most about this much
 CLOSE = 0.8        # units scoring this close to the best one are quoted with it
 RELATED_MARGIN = 0.03
 _NAMED_ITEM = re.compile(r"^\s*\S{1,4}\s*(?:\*\*[^*]{1,20}\*\*|[^，。,.:：]{1,16})[：:]")
-_PARENS = re.compile(r"[（(][^）)]*[）)]")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-_WORD = re.compile(r"[a-z0-9]+")
-_EN_STOP = frozenset("the a an of to is are in on for and or do does i my me what how can it be with at by from this that "
-                     "there their you your we our will would should much many get if as".split())
 
 
 @dataclass
@@ -58,117 +46,12 @@ class Answer:
     sections: list[str] = field(default_factory=list)
 
 
-def _terms(text: str) -> list[str]:
-    """Character bigrams of Chinese runs and lower-case words of Latin text: the wording compared."""
-    clean = normalize(text).lower()
-    out = []
-    for run in re.findall(r"[\u4e00-\u9fff]+", clean):
-        out.extend(run[i:i + 2] for i in range(len(run) - 1)) if len(run) > 1 else out.append(run)
-    out.extend(w.rstrip("s") if len(w) > 3 else w for w in _WORD.findall(clean) if w not in _EN_STOP)
-    return out
-
-
-def _heading(path: str) -> str:
-    return path.split(" > ")[-1] if not FAQ.search(path) else path.split(" > ")[0]
-
-
-def _situations_in(text: str) -> set[str]:
-    clean = normalize(text).lower()
-    return {name for name, cues in vocabulary()["situations"].items()
-            if any(c.lower() in clean for lang in ("zh", "en") for c in cues[lang])}
-
-
-@dataclass
-class _Scored:
-    unit: Unit
-    score: float
-    dense: float
-
-
 class Composer:
     """Chooses and quotes the units of a guide that answer a question."""
 
     def __init__(self, *, index) -> None:
         self.index = index
-        self._vectors: dict[tuple, np.ndarray] = {}
-        self._guides: dict[tuple, tuple] = {}
-
-    def section_similarity(self, doc: str, vector: np.ndarray) -> dict[str, float]:
-        """The embedder's similarity of the question to each section of the guide (best chunk of it)."""
-        chunks = self.index.chunks_of(doc)
-        key = tuple(c.id for c in chunks)
-        if key not in self._vectors:
-            found = self.index.store.vectors(list(key))
-            if len(self._vectors) > 512:
-                self._vectors.clear()
-            self._vectors[key] = np.stack([found[c.id] for c in chunks if c.id in found]) if found else np.zeros((0, 1))
-        matrix = self._vectors[key]
-        if not len(matrix):
-            return {}
-        sims = matrix @ vector
-        out: dict[str, float] = {}
-        for chunk, sim in zip((c for c in chunks), sims):
-            out[chunk.section] = max(out.get(chunk.section, -1.0), float(sim))
-        return out
-
-    def _title(self, doc: str) -> str:
-        chunks = self.index.chunks_of(doc)
-        return chunks[0].title if chunks else ""
-
-    def _guide(self, doc: str) -> tuple[list[Unit], list[set[str]], Counter, Counter]:
-        """The guide's units, each unit's words, how many units use each word, list sizes (cached)."""
-        sections = self.index.sections_of(doc)
-        key = (doc, hash(tuple(sections)))
-        if key not in self._guides:
-            all_units = [u for path, text in sections for u in units(path, text)]
-            terms = [set(_terms(f"{u.section} {u.lead} {u.text}")) for u in all_units]
-            if len(self._guides) > 256:
-                self._guides.clear()
-            self._guides[key] = (all_units, terms, Counter(t for have in terms for t in have),
-                                 Counter((u.section, u.block) for u in all_units if u.kind == "item"))
-        return self._guides[key]
-
-    def score(self, question: Question, doc: str, vector: np.ndarray) -> list[_Scored]:
-        """Every unit of the guide with its score, best first."""
-        dense = self.section_similarity(doc, vector)
-        top = max(dense.values(), default=0.0)
-        all_units, terms, df, list_sizes = self._guide(doc)
-        n = max(len(all_units), 1)
-        asked = Counter(_terms(question.text))
-        # only the question's words that the guide uses count: "多少" or "交多" say nothing about which unit
-        # nor do the guide's own title words ("专项附加扣除" in the deductions guide): they name the guide;
-        # a title's parentheses list what it covers ("Adult Vaccines (Flu, HPV, Rabies)"): those count
-        title = set(_terms(_PARENS.sub(" ", self._title(doc))))
-        weight = {t: math.log((n + 1) / (df[t] + 0.5)) for t in asked if df.get(t) and t not in title}
-        total = sum(weight.values()) or 1.0
-        vocab = vocabulary()
-        aspect_sections = [s for a in question.aspects[:2] for lang in ("zh", "en")
-                           for s in vocab["aspects"][a]["sections"][lang]]
-        need = needed(question)
-        out = []
-        for u, have in zip(all_units, terms):
-            words = sum(w for t, w in weight.items() if t in have) / total
-            sim = dense.get(u.section, top - 0.1)
-            s = WEIGHTS["dense"] * (sim - top) + WEIGHTS["words"] * words
-            head = _heading(u.section)
-            if aspect_sections and any(name and name in head for name in aspect_sections):
-                s += WEIGHTS["aspect"]
-            if need:
-                s += WEIGHTS["answer"] if any(p.search(u.text) for p in need) else -WEIGHTS["answer"]
-            if question.situations:
-                named = _situations_in(u.section + " " + u.lead + " " + u.text)
-                if named & question.situations:
-                    s += WEIGHTS["situation"]
-                elif named:
-                    s -= WEIGHTS["situation"]
-            for kind, value in question.values:
-                found = conditions(u.text, kind)
-                if found:  # "80—89周岁：100元" for a 85-year-old, not "100周岁及以上：800元"
-                    s += WEIGHTS["value"] if any(c.holds(value) for c in found) else -WEIGHTS["value"] / 2
-            if question.aspect == "list" and list_sizes.get((u.section, u.block), 0) >= 3:
-                s += WEIGHTS["aspect"]
-            out.append(_Scored(unit=u, score=s, dense=sim))
-        return sorted(out, key=lambda x: -x.score)
+        self.scorer = UnitScorer(index=index)
 
     def compose(self, question: str, hits: list[Hit], lang: str, vector: np.ndarray) -> Answer:
         """Quote what answers `question` from the best of the relevant hits' guides, with citations."""
@@ -179,7 +62,7 @@ class Composer:
         docs = list(dict.fromkeys(h.doc for h in hits))[:2]
         first = None
         for doc in docs:
-            scored = self.score(q, doc, vector)
+            scored = self.scorer.score(q, doc, vector)
             if not scored:
                 continue
             answer = self._answer(q, doc, scored, hits, lang)
@@ -188,11 +71,11 @@ class Composer:
             first = first or answer
         return first or Answer(text="", citations=[], answerable=False, reason="no_text")
 
-    def _answer(self, q: Question, doc: str, scored: list[_Scored], hits: list[Hit], lang: str) -> Answer:
+    def _answer(self, q: Question, doc: str, scored: list[Scored], hits: list[Hit], lang: str) -> Answer:
         chosen = self._select(q, scored[0], scored)
         if len(q.aspects) > 1 and q.aspects[1] != "eligibility":  # "要不要钱，要等几天": each aspect its unit
             other = replace(q, aspects=q.aspects[1:2])
-            rescored = self.score(other, doc, self._last_vector)
+            rescored = self.scorer.score(other, doc, self._last_vector)
             chosen += [u for u in self._select(other, rescored[0], rescored) if u not in chosen]
         need = needed(q)
         quoted = " ".join(u.text for u in chosen)
@@ -228,7 +111,7 @@ class Composer:
         self._related(hits, doc, citations, parts, lang)
         return Answer(text="\n\n".join(p for p in parts if p), citations=citations, doc=doc, sections=sections)
 
-    def _select(self, q: Question, best: _Scored, scored: list[_Scored]) -> list[Unit]:
+    def _select(self, q: Question, best: Scored, scored: list[Scored]) -> list[Unit]:
         """The units to quote: the answer's own unit (a whole FAQ answer, a whole list the question asks
         for, a short block whole), then the next best units while they score close to the best and the
         answer stays short; for a situation, its units in other sections too."""
@@ -256,13 +139,13 @@ class Composer:
             seen = {u.section for u in chosen}
             for s in scored[1:12]:
                 if s.unit.section not in seen and len(seen) < 3 and s.score >= top - 2 * CLOSE \
-                        and _situations_in(s.unit.section + " " + s.unit.lead + " " + s.unit.text) & q.situations:
+                        and situations_in(s.unit.section + " " + s.unit.lead + " " + s.unit.text) & q.situations:
                     seen.add(s.unit.section)
                     chosen.append(s.unit)
         first = chosen[0].section
         return sorted(chosen, key=lambda u: (u.section != first, u.block, u.index))
 
-    def _whole(self, q: Question, unit: Unit, scored: list[_Scored], small_only: bool = False) -> list[Unit]:
+    def _whole(self, q: Question, unit: Unit, scored: list[Scored], small_only: bool = False) -> list[Unit]:
         """A unit with what must be quoted with it: its whole FAQ answer, or its whole block when the
         block is short or (unless `small_only`) when the question asks for a whole list."""
         if FAQ.search(unit.section):
@@ -275,7 +158,7 @@ class Composer:
             return block
         return [unit]
 
-    def _aspect_section(self, q: Question, scored: list[_Scored]) -> _Scored | None:
+    def _aspect_section(self, q: Question, scored: list[Scored]) -> Scored | None:
         """For a question whose answer is a whole section or list (documents, where, how, contact, hours,
         "which ones"), the best unit of the section that the guide keeps that answer in; None if none."""
         if q.aspect not in SECTION_ASPECTS:
@@ -285,9 +168,9 @@ class Composer:
         else:
             names = [n for lang in ("zh", "en") for n in vocabulary()["aspects"][q.aspect]["sections"][lang]]
             fits = [s for s in scored if not FAQ.search(s.unit.section)
-                    and any(n in s.unit.section.split(" > ")[0] or n in _heading(s.unit.section) for n in names)]
+                    and any(n in s.unit.section.split(" > ")[0] or n in heading(s.unit.section) for n in names)]
         if q.situations:
-            named = [s for s in fits if _situations_in(s.unit.section + " " + s.unit.lead + " " + s.unit.text)
+            named = [s for s in fits if situations_in(s.unit.section + " " + s.unit.lead + " " + s.unit.text)
                      & q.situations]
             fits = named or fits
         return fits[0] if fits else None
@@ -297,9 +180,9 @@ class Composer:
         if not q.aspects:
             return True
         names = [n for a in q.aspects[:2] for lang in ("zh", "en") for n in vocabulary()["aspects"][a]["sections"][lang]]
-        return any(n and (n in unit.section.split(" > ")[0] or n in _heading(unit.section)) for n in names)
+        return any(n and (n in unit.section.split(" > ")[0] or n in heading(unit.section)) for n in names)
 
-    def _best_list(self, scored: list[_Scored]) -> _Scored | None:
+    def _best_list(self, scored: list[Scored]) -> Scored | None:
         """For "有哪些 / which ones": the enumeration that answers, a list of three or more items or a
         sentence naming three or more things (…、…、…). Lists whose items are named ("**子女教育**：…",
         "普通卡：…") are what such questions want more than numbered steps."""
@@ -348,7 +231,6 @@ class Composer:
                 related.append(f"《{hit.chunk.title}》[{n}]" if lang == "zh" else f'"{hit.chunk.title}" [{n}]')
         if related:
             parts.append(render("see_also", lang) + ("、".join(related) if lang == "zh" else ", ".join(related)))
-
 
 
 def combine(questions: list[str], answers: list[Answer | None], lang: str) -> Answer:

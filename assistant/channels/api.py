@@ -75,13 +75,26 @@ def create_app(assistant: Assistant, *, staff_token: str | None = None, rate_lim
     upload_limit = int(assistant.settings.max_file_mb * 1e6) + 64 * 1024
     app.add_middleware(BodyLimit, limits={"/api/staff/upload": upload_limit, "/api/": MAX_BODY, "/v1/": MAX_BODY})
     _add_error_handlers(app)
+    limited = _rate_limited(limiter)
+    _add_public_routes(app, assistant, limited)
+    add_openai_routes(app, assistant, limiter)
+    _add_staff_routes(app, assistant, token, limited)
+    _add_unknown_api_routes(app)
+    return _mount_pages(app, assistant, token, limiter)
 
+
+def _rate_limited(limiter: RateLimiter):
+    """A route dependency that takes a token of the client's bucket, or answers 429 with Retry-After."""
     def limited(request: Request) -> None:
         wait = limiter.allow(client_key(request))
         if wait:
             raise HTTPException(429, f"too many requests; try again in {wait:.0f} s",
                                 headers={"Retry-After": str(max(1, round(wait)))})
+    return limited
 
+
+def _add_public_routes(app: FastAPI, assistant: Assistant, limited) -> None:
+    """The routes open to everyone: health, a chat turn, a session's turns, feedback, counts, guide pages."""
     @app.get("/healthz", tags=["service"])
     def healthz():
         """Ready (200) when the index can be searched and the database answers; otherwise 503 saying what is wrong."""
@@ -128,9 +141,9 @@ def create_app(assistant: Assistant, *, staff_token: str | None = None, rate_lim
             raise HTTPException(404, render("guide_not_found", lang, file="web"))
         return HTMLResponse(guide_page(chunks))
 
-    add_openai_routes(app, assistant, limiter)
-    _add_staff_routes(app, assistant, token, limited)
 
+def _add_unknown_api_routes(app: FastAPI) -> None:
+    """Catch-alls for /api/ and /v1/, added after every API route so that they only catch what no route serves."""
     @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     @app.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     def unknown(request: Request):
@@ -139,6 +152,10 @@ def create_app(assistant: Assistant, *, staff_token: str | None = None, rate_lim
         if any(isinstance(r, APIRoute) and r.path_regex.match(path) and "{rest" not in r.path for r in app.routes):
             raise HTTPException(405, f"{request.method} is not allowed on {path}")
         raise HTTPException(404, f"no API route {path}")
+
+
+def _mount_pages(app: FastAPI, assistant: Assistant, token: str, limiter: RateLimiter) -> FastAPI:
+    """The Gradio apps: the staff page at /staff, then the citizen chat at / (last, as it takes every other path)."""
     gr.mount_gradio_app(app, build_staff(assistant, token=token, limiter=limiter), path="/staff", theme=THEME,
                         css=STAFF_CSS, head=HEAD, footer_links=[], ssr_mode=False, i18n=I18N,
                         max_file_size=int(assistant.settings.max_file_mb * 1e6))

@@ -6,20 +6,17 @@ The theme uses fonts installed on the machine, so the page makes no request to a
 
 from __future__ import annotations
 
-import html
 import math
 import os
-import re
 import time
-from urllib.parse import quote
+from types import SimpleNamespace
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
 from assistant.services import staff  # noqa: E402
-from assistant.core.prompts import render  # noqa: E402
-from assistant.skills import REGISTRY  # noqa: E402
+from assistant.channels.chat_views import as_markdown, banner_html, confirm_labels, format_reply, status_html, t  # noqa: E402
 from assistant.core.types import Reply  # noqa: E402
 
 # System fonts only: Gradio's default theme would fetch web fonts from the internet.
@@ -28,7 +25,7 @@ THEME = gr.themes.Default(primary_hue="blue", font=["Noto Sans CJK SC", "PingFan
 HEAD = '<meta name="theme-color" content="#1d4ed8">'
 QUICK = ("passport", "booking", "application", "fund", "insurance")
 PIECES = 8
-_MARKUP = re.compile(r"[\\*_`~|]")
+TURN_OUTPUTS = 10  # box, chat, session, ids, banner, status, confirm row, feedback box, yes, no
 CHAT_CSS = """
 #cd-app { max-width: 880px; margin: 0 auto; }
 #cd-app button { min-height: 44px; font-size: 1rem; }
@@ -72,65 +69,10 @@ a.cd-card { display: flex; gap: 10px; align-items: flex-start; border: 1px solid
 """
 
 
-def t(key: str, lang: str, **values) -> str:
-    return render(key, lang, file="web", **values)
-
-
 def browser_lang(request: gr.Request | None, default: str = "zh") -> str:
     """zh or en from the browser's Accept-Language (its first language), else `default`."""
     header = (request.headers.get("accept-language", "") if request is not None else "").strip().lower()
     return "en" if header.startswith("en") else "zh" if header.startswith("zh") else default
-
-
-def as_markdown(text: str) -> str:
-    """Reply text shown as written: HTML and emphasis characters escaped (a masked ID has `****`)."""
-    return _MARKUP.sub(r"\\\g<0>", html.escape(text, quote=False))
-
-
-def format_reply(reply: Reply, lang: str) -> str:
-    """The reply text (escaped) followed by its numbered source cards."""
-    text = as_markdown(reply.text)
-    if not reply.citations:
-        return text
-    cards = "".join(
-        f'<a class="cd-card" href="/guides/{quote(c.doc)}" target="_blank" rel="noopener">'
-        f'<span class="cd-n">{c.n}</span><span class="cd-card-text"><strong>{html.escape(c.title)}</strong>'
-        f'<span class="cd-card-section">{html.escape(c.section)}'
-        f'{" " + t("source_in_chinese", lang) if lang == "en" and c.lang == "zh" else ""}</span>'
-        f'<span class="cd-card-open">{t("open_guide", lang)} ↗</span></span></a>' for c in reply.citations)
-    return f'{text}\n\n<div class="cd-sources"><div class="cd-sources-title">{t("sources", lang)}</div>{cards}</div>'
-
-
-def banner_html(reply: Reply, lang: str) -> str:
-    numbers = "".join(f'<a class="cd-banner-number" href="tel:{html.escape(n)}">{html.escape(n)}</a>'
-                      for n in reply.data.get("numbers") or [])
-    return (f'<div class="cd-banner" role="alert" aria-live="assertive" data-kind="{html.escape(str(reply.data.get("emergency", "")))}">'
-            f'<span class="cd-banner-label">⚠ {t("emergency_title", lang)} · {t("emergency_call", lang)}</span>{numbers}</div>')
-
-
-def status_html(reply: Reply, lang: str, turns: int) -> str:
-    skill = REGISTRY.get(reply.skill)
-    name = skill.title.get(lang, skill.title["zh"]) if skill else ""
-    asks = html.escape(str(reply.data.get("asks_for", "")))
-    shown = f'{t("skill_label", lang)}：{name} · ' if name and lang == "zh" else f'{t("skill_label", lang)}: {name} · ' if name else ""
-    return (f'<div class="cd-status" data-status="{reply.status}" data-skill="{html.escape(reply.skill)}" '
-            f'data-asks="{asks}" data-turns="{turns}">{shown}{t(_status_key(reply), lang)}</div>')
-
-
-def _status_key(reply: Reply) -> str:
-    """A stopped flow is not a cancelled booking: "已取消" only when something was cancelled."""
-    if reply.data.get("asks_for") == "confirm":
-        return "confirm_hint"
-    if reply.status == "cancelled" and not reply.data.get("code"):
-        return "status_stopped"
-    return "status_" + reply.status
-
-
-def confirm_labels(reply: Reply, lang: str) -> tuple[str, str]:
-    """The two buttons under a summary say what they do: "确认取消这个预约" / "保留预约", not 确认 / 取消."""
-    kind = reply.data.get("confirming", "")
-    return (t(f"confirm_yes_{kind}" if kind else "confirm_yes", lang),
-            t(f"confirm_no_{kind}" if kind else "confirm_no", lang))
 
 
 def too_fast(limiter, request: gr.Request | None) -> int:
@@ -149,129 +91,158 @@ def build_chat(assistant, *, limiter=None) -> gr.Blocks:
     that is too fast gets a polite message in the chat instead of an answer.
     """
     with gr.Blocks(title=f'{t("page_title", "zh")} · {t("page_title", "en")}') as demo:
-        session, lang, ids, feedback_id = gr.State(None), gr.State("zh"), gr.State({}), gr.State(None)
-        with gr.Column(elem_id="cd-app"):
-            with gr.Row(equal_height=True, elem_id="cd-top"):
-                with gr.Column(scale=3, min_width=260):
-                    header = gr.Markdown(t("header", "zh"), elem_id="cd-header")
-                switch = gr.Radio([("中文", "zh"), ("English", "en")], value="zh", label=t("language", "zh"),
-                                  elem_id="cd-lang", min_width=200, scale=0)
-            banner = gr.HTML(visible=False, elem_id="cd-banner")
-            chatbot = gr.Chatbot(elem_id="cd-chat", height="58vh", min_height=300, show_label=False,
-                                 placeholder=t("empty_chat", "zh"), buttons=["copy"])
-            with gr.Row(visible=False, elem_id="cd-confirm") as confirm_row:
-                yes = gr.Button(t("confirm_yes", "zh"), variant="primary", elem_id="cd-yes")
-                no = gr.Button(t("confirm_no", "zh"), variant="secondary", elem_id="cd-no")
-            status = gr.HTML(elem_id="cd-status")
-            with gr.Row(equal_height=True):
-                box = gr.Textbox(placeholder=t("placeholder", "zh"), show_label=False, scale=5, max_lines=6,
-                                 elem_id="cd-input", autofocus=True, submit_btn=False)
-                send = gr.Button(t("send", "zh"), variant="primary", scale=1, min_width=80, elem_id="cd-send")
-            with gr.Row(elem_id="cd-quick"):
-                quick = [gr.Button(t(f"quick_{k}_label", "zh"), size="md", elem_id=f"cd-quick-{k}") for k in QUICK]
-            handoff = gr.Button(t("handoff_button", "zh"), variant="secondary", elem_id="cd-handoff")
-            with gr.Column(visible=False, elem_id="cd-feedback") as feedback_box:
-                feedback_note = gr.Markdown(t("feedback_prompt", "zh"))
-                comment = gr.Textbox(placeholder=t("feedback_placeholder", "zh"), show_label=False, max_lines=3,
-                                     elem_id="cd-comment")
-                comment_send = gr.Button(t("feedback_send", "zh"), elem_id="cd-comment-send")
-            privacy = gr.Markdown(t("privacy", "zh"), elem_id="cd-privacy")
-
-        texts = [header, switch, chatbot, box, send, *quick, handoff, yes, no, feedback_note, comment,
-                 comment_send, privacy]
-
-        def relabel(code: str):
-            return (code, t("header", code), gr.update(value=code, label=t("language", code)),
-                    gr.update(placeholder=t("empty_chat", code)), gr.update(placeholder=t("placeholder", code)),
-                    t("send", code), *[t(f"quick_{k}_label", code) for k in QUICK], t("handoff_button", code),
-                    t("confirm_yes", code), t("confirm_no", code), t("feedback_prompt", code),
-                    gr.update(placeholder=t("feedback_placeholder", code)), t("feedback_send", code),
-                    t("privacy", code))
-
-        def on_load(request: gr.Request):
-            return relabel(browser_lang(request, assistant.settings.language))
-
-        outputs = [box, chatbot, session, ids, banner, status, confirm_row, feedback_box, yes, no]
-
-        def turn(message, history, session_id, code, known, request: gr.Request):
-            message = message or ""
-            if not message.strip():
-                yield tuple(gr.skip() for _ in outputs)
-                return
-            wait = too_fast(limiter, request)
-            if wait:
-                history = list(history or []) + [{"role": "user", "content": message},
-                                                 {"role": "assistant", "content": t("rate_limited", code, seconds=wait)}]
-                yield message, history, session_id, known, *(gr.skip() for _ in range(6))
-                return
-            history = list(history or []) + [{"role": "user", "content": message},
-                                             {"role": "assistant", "content": t("thinking", code)}]
-            yield ("", history, session_id, known, gr.skip(), gr.skip(), gr.update(visible=False), gr.update(visible=False),
-                   gr.skip(), gr.skip())
-            drafted, reply = False, None
-            for kind, value in assistant.ask_stream(message, session_id=session_id, lang=code):
-                if kind == "draft":  # the extractive answer, while the LLM's is written and checked
-                    drafted = True
-                    history[-1] = {"role": "assistant", "content": as_markdown(value) + "\n\n" + t("improving", code)}
-                    yield "", history, session_id, known, *(gr.skip() for _ in range(6))
-                else:
-                    reply = value
-            if not drafted:
-                step = max(1, len(reply.text) // PIECES)
-                for end in range(step, len(reply.text), step):
-                    history[-1] = {"role": "assistant", "content": as_markdown(reply.text[:end])}
-                    yield "", history, session_id, known, *(gr.skip() for _ in range(6))
-                    time.sleep(0.02)
-            history[-1] = {"role": "assistant", "content": format_reply(reply, reply.lang)}
-            known = {**known, str(len(history) - 1): staff.last_reply_id(assistant, reply.session_id)}
-            emergency = reply.status == "emergency"
-            yield ("", history, reply.session_id, known,
-                   gr.update(value=banner_html(reply, reply.lang) if emergency else "", visible=emergency),
-                   status_html(reply, reply.lang, len(history) // 2), gr.update(visible=reply.data.get("asks_for") == "confirm"),
-                   gr.update(visible=False), *confirm_labels(reply, reply.lang))
-
-        def preset(key: str):
-            def run(history, session_id, code, known, request: gr.Request):
-                yield from turn(t(key, code), history, session_id, code, known, request)
-            return run
-
-        def on_like(session_id, known, code, data: gr.LikeData):
-            if not session_id or not isinstance(data.liked, bool):
-                return gr.skip(), gr.skip(), gr.skip()
-            index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
-            fid = staff.record_feedback(assistant, session_id=session_id, helpful=data.liked,
-                                        message_id=known.get(str(index)))
-            return fid, gr.update(visible=True), gr.update(value="")
-
-        def on_comment(fid, text, code):
-            if fid is not None and (text or "").strip():
-                staff.add_comment(assistant, fid, text)
-                gr.Info(t("feedback_saved", code))
-            return None, gr.update(visible=False), gr.update(value="")
-
-        private = {"api_visibility": "private"}
-        demo.load(on_load, None, [lang, *texts], **private)
-        switch.change(relabel, switch, [lang, *texts], **private)
-        inputs = [box, chatbot, session, lang, ids]
-        box.submit(turn, inputs, outputs, concurrency_limit=8, **private)
-        send.click(turn, inputs, outputs, concurrency_limit=8, **private)
-        for key, button in zip(QUICK, quick):
-            button.click(preset(f"quick_{key}_ask"), inputs[1:], outputs, concurrency_limit=8, **private)
-        handoff.click(preset("handoff_message"), inputs[1:], outputs, concurrency_limit=8, **private)
-        yes.click(preset("confirm_yes_message"), inputs[1:], outputs, concurrency_limit=8, **private)
-        no.click(preset("confirm_no_message"), inputs[1:], outputs, concurrency_limit=8, **private)
-        chatbot.like(on_like, [session, ids, lang], [feedback_id, feedback_box, comment], **private)
-        comment_send.click(on_comment, [feedback_id, comment, lang], [feedback_id, feedback_box, comment], **private)
-
-        def chat(message: str, session_id: str = "", lang: str = "", request: gr.Request = None) -> dict:
-            """One turn: {reply, status, skill, citations, session_id, lang, latency_ms}."""
-            lang = lang if lang in ("zh", "en") else None
-            wait = too_fast(limiter, request)
-            if wait:
-                code = lang or assistant.settings.language
-                return Reply(text=t("rate_limited", code, seconds=wait), status="rejected", skill="",
-                             session_id=session_id, lang=code, data={"retry_after": wait}).as_json()
-            return assistant.ask(message or "", session_id=session_id or None, lang=lang).as_json()
-
-        gr.api(chat, api_name="chat", concurrency_limit=8)
+        ui = _layout()
+        _wire(demo, ui, ChatActions(assistant, limiter))
+        gr.api(_chat_endpoint(assistant, limiter), api_name="chat", concurrency_limit=8)
     return demo
+
+
+def _layout() -> SimpleNamespace:
+    """The page's state and components: header and language switch, chat, input, buttons, feedback box."""
+    session, lang, ids, feedback_id = gr.State(None), gr.State("zh"), gr.State({}), gr.State(None)
+    with gr.Column(elem_id="cd-app"):
+        with gr.Row(equal_height=True, elem_id="cd-top"):
+            with gr.Column(scale=3, min_width=260):
+                header = gr.Markdown(t("header", "zh"), elem_id="cd-header")
+            switch = gr.Radio([("中文", "zh"), ("English", "en")], value="zh", label=t("language", "zh"),
+                              elem_id="cd-lang", min_width=200, scale=0)
+        banner = gr.HTML(visible=False, elem_id="cd-banner")
+        chatbot = gr.Chatbot(elem_id="cd-chat", height="58vh", min_height=300, show_label=False,
+                             placeholder=t("empty_chat", "zh"), buttons=["copy"])
+        with gr.Row(visible=False, elem_id="cd-confirm") as confirm_row:
+            yes = gr.Button(t("confirm_yes", "zh"), variant="primary", elem_id="cd-yes")
+            no = gr.Button(t("confirm_no", "zh"), variant="secondary", elem_id="cd-no")
+        status = gr.HTML(elem_id="cd-status")
+        with gr.Row(equal_height=True):
+            box = gr.Textbox(placeholder=t("placeholder", "zh"), show_label=False, scale=5, max_lines=6,
+                             elem_id="cd-input", autofocus=True, submit_btn=False)
+            send = gr.Button(t("send", "zh"), variant="primary", scale=1, min_width=80, elem_id="cd-send")
+        with gr.Row(elem_id="cd-quick"):
+            quick = [gr.Button(t(f"quick_{k}_label", "zh"), size="md", elem_id=f"cd-quick-{k}") for k in QUICK]
+        handoff = gr.Button(t("handoff_button", "zh"), variant="secondary", elem_id="cd-handoff")
+        with gr.Column(visible=False, elem_id="cd-feedback") as feedback_box:
+            feedback_note = gr.Markdown(t("feedback_prompt", "zh"))
+            comment = gr.Textbox(placeholder=t("feedback_placeholder", "zh"), show_label=False, max_lines=3,
+                                 elem_id="cd-comment")
+            comment_send = gr.Button(t("feedback_send", "zh"), elem_id="cd-comment-send")
+        privacy = gr.Markdown(t("privacy", "zh"), elem_id="cd-privacy")
+    return SimpleNamespace(session=session, lang=lang, ids=ids, feedback_id=feedback_id, header=header,
+                           switch=switch, banner=banner, chatbot=chatbot, confirm_row=confirm_row, yes=yes, no=no,
+                           status=status, box=box, send=send, quick=quick, handoff=handoff, feedback_box=feedback_box,
+                           feedback_note=feedback_note, comment=comment, comment_send=comment_send, privacy=privacy)
+
+
+def relabel(code: str):
+    """The page's texts in language `code`, for the language state and the texts `_wire` relabels."""
+    return (code, t("header", code), gr.update(value=code, label=t("language", code)),
+            gr.update(placeholder=t("empty_chat", code)), gr.update(placeholder=t("placeholder", code)),
+            t("send", code), *[t(f"quick_{k}_label", code) for k in QUICK], t("handoff_button", code),
+            t("confirm_yes", code), t("confirm_no", code), t("feedback_prompt", code),
+            gr.update(placeholder=t("feedback_placeholder", code)), t("feedback_send", code),
+            t("privacy", code))
+
+
+class ChatActions:
+    """The chat page's event handlers for one assistant and, if given, the API's rate limiter."""
+
+    def __init__(self, assistant, limiter) -> None:
+        self.assistant = assistant
+        self.limiter = limiter
+
+    def on_load(self, request: gr.Request):
+        return relabel(browser_lang(request, self.assistant.settings.language))
+
+    def turn(self, message, history, session_id, code, known, request: gr.Request):
+        """One turn streamed into the chat: the question, a placeholder, the draft or the pieces, the reply."""
+        message = message or ""
+        if not message.strip():
+            yield tuple(gr.skip() for _ in range(TURN_OUTPUTS))
+            return
+        wait = too_fast(self.limiter, request)
+        if wait:
+            history = list(history or []) + [{"role": "user", "content": message},
+                                             {"role": "assistant", "content": t("rate_limited", code, seconds=wait)}]
+            yield message, history, session_id, known, *(gr.skip() for _ in range(6))
+            return
+        history = list(history or []) + [{"role": "user", "content": message},
+                                         {"role": "assistant", "content": t("thinking", code)}]
+        yield ("", history, session_id, known, gr.skip(), gr.skip(), gr.update(visible=False), gr.update(visible=False),
+               gr.skip(), gr.skip())
+        drafted, reply = False, None
+        for kind, value in self.assistant.ask_stream(message, session_id=session_id, lang=code):
+            if kind == "draft":  # the extractive answer, while the LLM's is written and checked
+                drafted = True
+                history[-1] = {"role": "assistant", "content": as_markdown(value) + "\n\n" + t("improving", code)}
+                yield "", history, session_id, known, *(gr.skip() for _ in range(6))
+            else:
+                reply = value
+        if not drafted:
+            step = max(1, len(reply.text) // PIECES)
+            for end in range(step, len(reply.text), step):
+                history[-1] = {"role": "assistant", "content": as_markdown(reply.text[:end])}
+                yield "", history, session_id, known, *(gr.skip() for _ in range(6))
+                time.sleep(0.02)
+        history[-1] = {"role": "assistant", "content": format_reply(reply, reply.lang)}
+        known = {**known, str(len(history) - 1): staff.last_reply_id(self.assistant, reply.session_id)}
+        emergency = reply.status == "emergency"
+        yield ("", history, reply.session_id, known,
+               gr.update(value=banner_html(reply, reply.lang) if emergency else "", visible=emergency),
+               status_html(reply, reply.lang, len(history) // 2), gr.update(visible=reply.data.get("asks_for") == "confirm"),
+               gr.update(visible=False), *confirm_labels(reply, reply.lang))
+
+    def preset(self, key: str):
+        def run(history, session_id, code, known, request: gr.Request):
+            yield from self.turn(t(key, code), history, session_id, code, known, request)
+        return run
+
+    def on_like(self, session_id, known, code, data: gr.LikeData):
+        if not session_id or not isinstance(data.liked, bool):
+            return gr.skip(), gr.skip(), gr.skip()
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        fid = staff.record_feedback(self.assistant, session_id=session_id, helpful=data.liked,
+                                    message_id=known.get(str(index)))
+        return fid, gr.update(visible=True), gr.update(value="")
+
+    def on_comment(self, fid, text, code):
+        if fid is not None and (text or "").strip():
+            staff.add_comment(self.assistant, fid, text)
+            gr.Info(t("feedback_saved", code))
+        return None, gr.update(visible=False), gr.update(value="")
+
+
+def _wire(demo: gr.Blocks, ui: SimpleNamespace, actions: ChatActions) -> None:
+    """The page's events, none exposed to API clients: the language, the turns (typed or by button), feedback."""
+    texts = [ui.header, ui.switch, ui.chatbot, ui.box, ui.send, *ui.quick, ui.handoff, ui.yes, ui.no,
+             ui.feedback_note, ui.comment, ui.comment_send, ui.privacy]
+    outputs = [ui.box, ui.chatbot, ui.session, ui.ids, ui.banner, ui.status, ui.confirm_row, ui.feedback_box,
+               ui.yes, ui.no]
+    private = {"api_visibility": "private"}
+    demo.load(actions.on_load, None, [ui.lang, *texts], **private)
+    ui.switch.change(relabel, ui.switch, [ui.lang, *texts], **private)
+    inputs = [ui.box, ui.chatbot, ui.session, ui.lang, ui.ids]
+    ui.box.submit(actions.turn, inputs, outputs, concurrency_limit=8, **private)
+    ui.send.click(actions.turn, inputs, outputs, concurrency_limit=8, **private)
+    for key, button in zip(QUICK, ui.quick):
+        button.click(actions.preset(f"quick_{key}_ask"), inputs[1:], outputs, concurrency_limit=8, **private)
+    ui.handoff.click(actions.preset("handoff_message"), inputs[1:], outputs, concurrency_limit=8, **private)
+    ui.yes.click(actions.preset("confirm_yes_message"), inputs[1:], outputs, concurrency_limit=8, **private)
+    ui.no.click(actions.preset("confirm_no_message"), inputs[1:], outputs, concurrency_limit=8, **private)
+    ui.chatbot.like(actions.on_like, [ui.session, ui.ids, ui.lang], [ui.feedback_id, ui.feedback_box, ui.comment],
+                    **private)
+    ui.comment_send.click(actions.on_comment, [ui.feedback_id, ui.comment, ui.lang],
+                          [ui.feedback_id, ui.feedback_box, ui.comment], **private)
+
+
+def _chat_endpoint(assistant, limiter):
+    """One turn as a plain function, for `gr.api` to expose; a client too fast is told when to come back."""
+    def chat(message: str, session_id: str = "", lang: str = "", request: gr.Request = None) -> dict:
+        """One turn: {reply, status, skill, citations, session_id, lang, latency_ms}."""
+        lang = lang if lang in ("zh", "en") else None
+        wait = too_fast(limiter, request)
+        if wait:
+            code = lang or assistant.settings.language
+            return Reply(text=t("rate_limited", code, seconds=wait), status="rejected", skill="",
+                         session_id=session_id, lang=code, data={"retry_after": wait}).as_json()
+        return assistant.ask(message or "", session_id=session_id or None, lang=lang).as_json()
+
+    return chat

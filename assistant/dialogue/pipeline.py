@@ -24,11 +24,11 @@ from assistant.safety import guardrails, injection
 from assistant.safety.sensitive import word_list
 from assistant.services.booking_words import CODE as BOOKING_CODE
 from assistant.services.db import Message
+from assistant.services.report_words import speaks_to_the_skill
 from assistant.services.workorders import order_number
 from assistant.skills import REGISTRY
 from assistant.skills.context import TurnContext
 from assistant.skills.permits import application_number
-from assistant.skills.report_issue import speaks_to_the_skill
 
 log = logging.getLogger("citydesk.dialogue")
 

@@ -4,47 +4,28 @@ The manifest (SQLite, beside the vector store) records every file by path and co
 every chunk it produced. A file's chunks are written to the store before the manifest records
 them, and the run is marked dirty until it ends, so a run killed at any point is repaired by the
 next one: changed files are re-done, and store entries the manifest does not know are removed.
+The parts: manifest.py, changes.py, file_indexer.py, store_sync.py, lexical_build.py.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
-import sqlite3
-import sys
-import threading
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from assistant.search.embed import Embedder
-from assistant.knowledge.chunk import CHUNKER_VERSION, chunk_document, document_sections
-from assistant.knowledge.load import Rejected, load
-from assistant.search.lexical import LexicalIndex, tokenize, tokenizer_version
-from assistant.search.store import StoreError, VectorStore
 from assistant.core.types import Chunk
-
-EMBED_BATCH = 64
-# How the store is laid out: metadata fields and collections by city and language (assistant/search/store.py).
-# A change makes the next ingestion rewrite every chunk's metadata and move it, without embedding.
-STORE_FIELDS = "city; collections by city and language"
-MANIFEST = "manifest.sqlite"
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, hash TEXT NOT NULL, status TEXT NOT NULL,
-    reason TEXT NOT NULL DEFAULT '', title TEXT NOT NULL DEFAULT '', domain TEXT NOT NULL DEFAULT '',
-    lang TEXT NOT NULL DEFAULT '', chunks INTEGER NOT NULL DEFAULT 0, indexed_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS chunks (id TEXT PRIMARY KEY, doc TEXT NOT NULL, ordinal INTEGER NOT NULL,
-    data TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc, ordinal);
-CREATE TABLE IF NOT EXISTS tokens (id TEXT PRIMARY KEY, tokens TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sections (doc TEXT NOT NULL, ordinal INTEGER NOT NULL, path TEXT NOT NULL,
-    text TEXT NOT NULL, PRIMARY KEY (doc, ordinal));
-"""
+from assistant.knowledge.changes import compare, scan
+from assistant.knowledge.chunk import CHUNKER_VERSION
+from assistant.knowledge.file_indexer import FileIndexer
+from assistant.knowledge.ingest_report import IngestReport
+from assistant.knowledge.lexical_build import rebuild_lexical
+from assistant.knowledge.manifest import MANIFEST, Manifest
+from assistant.knowledge.store_sync import STORE_FIELDS, reconcile, refresh_store_metadata
+from assistant.search.embed import Embedder
+from assistant.search.lexical import LexicalIndex
+from assistant.search.store import StoreError, VectorStore
 
 
 class IngestBusy(RuntimeError):
@@ -53,30 +34,6 @@ class IngestBusy(RuntimeError):
 
 class IndexMissing(StoreError):
     """Nothing is indexed yet: the server runs, and guide questions get a canned reply."""
-
-
-@dataclass
-class IngestReport:
-    """What one ingestion did, per file; paths are relative to the knowledge folder."""
-
-    indexed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    rejected: list[dict] = field(default_factory=list)
-    chunks: int = 0
-    embedded: int = 0
-    seconds: float = 0.0
-
-    def __repr__(self) -> str:
-        """Counts, not file lists: a log line stays one line with hundreds of unchanged guides."""
-        return (f"IngestReport(indexed={len(self.indexed)}, unchanged={len(self.unchanged)}, "
-                f"removed={len(self.removed)}, rejected={len(self.rejected)}, chunks={self.chunks}, "
-                f"embedded={self.embedded}, seconds={self.seconds:.1f})")
-
-    def as_json(self) -> dict:
-        out = asdict(self)
-        out["seconds"] = round(self.seconds, 2)
-        return out
 
 
 class Index:
@@ -91,14 +48,8 @@ class Index:
         self.max_file_bytes = max_file_bytes
         self.chunk_tokens = chunk_tokens
         directory.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(directory / MANIFEST, check_same_thread=False, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open the index manifest {directory / MANIFEST}: {exc}. "
-                             "Rebuild it with: citydesk ingest --rebuild") from None
-        self._lock = threading.RLock()
+        self.manifest = Manifest(directory)
+        self._lock = self.manifest.lock
         self.mismatch = ""
         self._check_embedder()
         self._store: VectorStore | None = None
@@ -109,7 +60,7 @@ class Index:
     def store(self) -> VectorStore:
         """The vector store to search: IndexMissing when nothing is indexed, StoreError when it cannot be used.
         Its collections are looked up again after another process has indexed (new cities or languages)."""
-        if not self._read("SELECT 1 FROM chunks LIMIT 1"):  # not count(*): that reads every row, per question
+        if not self.manifest.has_chunks():
             raise IndexMissing("no guides are indexed yet: run citydesk ingest")
         store = self._open_store()
         stamp = self._lexical_mtime()
@@ -157,69 +108,52 @@ class Index:
 
     def _check_embedder(self) -> None:
         """Record which embedder built the index; a different one needs `citydesk ingest --rebuild`."""
-        row = self._db.execute("SELECT value FROM meta WHERE key='embedder'").fetchone()
+        have = self.manifest.meta("embedder")
         wanted = json.dumps({"name": self.embedder.name, "dim": self.embedder.dim})
-        has_files = self._db.execute("SELECT count(*) FROM files").fetchone()[0]
-        if row and row[0] != wanted and has_files:
-            have = json.loads(row[0])
-            self.mismatch = (f"the index was built with {have['name']} ({have['dim']} dimensions) but "
+        if have is not None and have != wanted and self.manifest.has_files():
+            built = json.loads(have)
+            self.mismatch = (f"the index was built with {built['name']} ({built['dim']} dimensions) but "
                              f"CITYDESK_EMBEDDER gives {self.embedder.name} ({self.embedder.dim}): "
                              "re-index with: citydesk ingest --rebuild")
         else:
             self.mismatch = ""
-            self._set_meta("embedder", wanted)
+            self.manifest.set_meta("embedder", wanted)
 
     def ensure_usable(self) -> None:
         if self.mismatch:
             raise StoreError(self.mismatch)
 
+    def filters_ready(self) -> bool:
+        """False while the store holds chunks from before the current metadata fields (run citydesk ingest)."""
+        return self.manifest.meta("store_fields") == STORE_FIELDS
+
     # ----- reading -----------------------------------------------------------------------------
 
     def chunks(self, ids: list[str]) -> dict[str, Chunk]:
-        if not ids:
-            return {}
-        rows = self._read(f"SELECT id, data FROM chunks WHERE id IN ({','.join('?' * len(ids))})", ids)
-        return {i: Chunk(id=i, **json.loads(d)) for i, d in rows}
+        return self.manifest.chunks(ids)
 
     def docs_of(self, ids: list[str]) -> dict[str, str]:
         """The guide of each chunk id."""
-        if not ids:
-            return {}
-        return dict(self._read(f"SELECT id, doc FROM chunks WHERE id IN ({','.join('?' * len(ids))})", ids))
+        return self.manifest.docs_of(ids)
 
     def titles_of(self, docs: list[str]) -> dict[str, str]:
         """The title of each guide."""
-        if not docs:
-            return {}
-        return dict(self._read(f"SELECT path, title FROM files WHERE path IN ({','.join('?' * len(docs))})", docs))
+        return self.manifest.titles_of(docs)
 
     def chunks_of(self, doc: str) -> list[Chunk]:
-        rows = self._read("SELECT id, data FROM chunks WHERE doc=? ORDER BY ordinal", (doc,))
-        return [Chunk(id=i, **json.loads(d)) for i, d in rows]
+        return self.manifest.chunks_of(doc)
 
     def sections_of(self, doc: str) -> list[tuple[str, str]]:
         """The guide's sections as (heading path, whole text), in reading order: what answers quote."""
-        return self._read("SELECT path, text FROM sections WHERE doc=? ORDER BY ordinal", (doc,))
+        return self.manifest.sections_of(doc)
 
     def files(self) -> list[dict]:
-        rows = self._read("SELECT path, status, reason, title, domain, lang, chunks, indexed_at FROM files ORDER BY path")
-        keys = ("path", "status", "reason", "title", "domain", "lang", "chunks", "indexed_at")
-        return [dict(zip(keys, r)) for r in rows]
+        return self.manifest.files()
 
     def chunk_count(self) -> int:
-        return self._read("SELECT count(*) FROM chunks")[0][0]
+        return self.manifest.chunk_count()
 
     # ----- writing -----------------------------------------------------------------------------
-
-    @contextmanager
-    def _tx(self):
-        """One manifest transaction; readers in this process wait only for it, not for a whole ingestion."""
-        with self._lock, self._db:
-            yield self._db
-
-    def _read(self, sql: str, params=()) -> list:
-        with self._lock:
-            return self._db.execute(sql, params).fetchall()
 
     @contextmanager
     def _exclusive(self):
@@ -246,169 +180,36 @@ class Index:
                 self._drop_everything()
             self.ensure_usable()
             report = IngestReport()
-            was_dirty = self._meta("dirty") == "1"
-            self._set_meta("dirty", "1")
-            on_disk = self._scan()
-            if was_dirty or self._open_store().count() != self.chunk_count():
-                self._reconcile()
-            if self._meta("store_fields") != STORE_FIELDS:
-                self._refresh_store_metadata()
-            if self._meta("chunker") != CHUNKER_VERSION:  # new chunking rules: every file is chunked again
-                with self._tx():
-                    self._db.execute("UPDATE files SET hash=''")
-            known = {p: (h, s, r) for p, h, s, r in self._read("SELECT path, hash, status, reason FROM files")}
-            todo = []
-            for rel, (path, digest) in sorted(on_disk.items()):
-                old = known.get(rel)
-                if old and old[0] == digest and old[1] == "indexed":
-                    report.unchanged.append(rel)
-                else:
-                    todo.append((rel, path, digest))  # new, changed, or rejected before: the rules may have changed
-            removed = sorted(set(known) - set(on_disk))
-            self._index_files(todo, removed, report, progress)
+            manifest = self.manifest
+            was_dirty = manifest.meta("dirty") == "1"
+            manifest.set_meta("dirty", "1")
+            on_disk = scan(self.knowledge)
+            if was_dirty or self._open_store().count() != manifest.chunk_count():
+                reconcile(manifest, self._open_store())
+            if manifest.meta("store_fields") != STORE_FIELDS:
+                refresh_store_metadata(manifest, self._open_store())
+            if manifest.meta("chunker") != CHUNKER_VERSION:  # new chunking rules: every file is chunked again
+                manifest.invalidate_all()
+            known = manifest.known_files()
+            todo, report.unchanged, removed = compare(on_disk, known)
+            self._file_indexer().index_files(todo, removed, report, progress)
             for rel in removed:
                 self._open_store().delete_docs([rel])
-                with self._tx():
-                    self._db.execute("DELETE FROM chunks WHERE doc=?", (rel,))
-                    self._db.execute("DELETE FROM sections WHERE doc=?", (rel,))
-                    self._db.execute("DELETE FROM files WHERE path=?", (rel,))
+                manifest.forget(rel)
                 if known[rel][1] == "indexed":
                     report.removed.append(rel)
             if report.indexed or report.removed or was_dirty or not (self.directory / "lexical" / "ids.json").exists():
-                self._rebuild_lexical()
-            self._set_meta("chunker", CHUNKER_VERSION)
-            self._set_meta("dirty", "0")
-            report.chunks = self.chunk_count()
+                rebuild_lexical(manifest, self.directory / "lexical")
+            manifest.set_meta("chunker", CHUNKER_VERSION)
+            manifest.set_meta("dirty", "0")
+            report.chunks = manifest.chunk_count()
         report.seconds = time.perf_counter() - started
         return report
 
-    def _scan(self) -> dict[str, tuple[Path, str]]:
-        out = {}
-        if not self.knowledge.is_dir():
-            return out
-        for path in sorted(self.knowledge.rglob("*")):
-            rel = path.relative_to(self.knowledge)
-            if not path.is_file() or any(part.startswith((".", "~$")) for part in rel.parts):
-                continue
-            out[rel.as_posix()] = (path, hashlib.sha256(path.read_bytes()).hexdigest())
-        return out
-
-    def _index_files(self, todo, removed, report: IngestReport, progress) -> None:
-        reusable = self._reusable_texts([rel for rel, _, _ in todo] + removed)
-        loaded = []
-        for rel, path, digest in todo:
-            try:
-                doc = load(path, self.knowledge, self.max_file_bytes)
-                chunks = chunk_document(doc, chunk_tokens=self.chunk_tokens, content_hash=digest)
-                if not chunks:
-                    raise Rejected("no text found in the file")
-                loaded.append((rel, digest, doc, chunks))
-            except Rejected as exc:
-                self._record_rejected(rel, digest, str(exc))
-                report.rejected.append({"path": rel, "reason": str(exc)})
-        need = sum(1 for *_, chunks in loaded for c in chunks if c.embedding_text() not in reusable)
-        bar = _progress(need, progress)
-        pending, pending_new = [], 0
-        for item in loaded:
-            pending.append(item)
-            pending_new += sum(1 for c in item[3] if c.embedding_text() not in reusable)
-            if pending_new >= EMBED_BATCH or item is loaded[-1]:
-                report.embedded += self._write_batch(pending, reusable, bar)
-                report.indexed.extend(rel for rel, *_ in pending)
-                pending, pending_new = [], 0
-        if bar:
-            bar(0, final=True)
-
-    def _reusable_texts(self, docs: list[str]) -> dict[str, str]:
-        """Embedding text -> chunk id for chunks of files about to change or go (renames, small edits)."""
-        out = {}
-        for doc in docs:
-            for chunk in self.chunks_of(doc):
-                out.setdefault(chunk.embedding_text(), chunk.id)
-        return out
-
-    def _write_batch(self, items, reusable: dict[str, str], bar) -> int:
-        all_chunks = [c for *_, chunks in items for c in chunks]
-        texts = [c.embedding_text() for c in all_chunks]
-        old_ids = [reusable[t] for t in texts if t in reusable]
-        old_vectors = self._open_store().vectors(old_ids) if old_ids else {}
-        fresh = [t for t in dict.fromkeys(texts) if t not in reusable or reusable[t] not in old_vectors]
-        vectors = dict(zip(fresh, self.embedder.passages(fresh))) if fresh else {}
-        if bar:
-            bar(len(fresh))
-        # One store delete, one upsert and one manifest transaction per batch, not per file: each
-        # Chroma call costs tens of milliseconds however small it is (bench/scale.py profiles).
-        matrix = np.stack([vectors[t] if t in vectors else old_vectors[reusable[t]] for t in texts])
-        stale = [rel for rel, *_ in items if self._read("SELECT 1 FROM chunks WHERE doc=? LIMIT 1", (rel,))]
-        if stale:
-            self._open_store().delete_docs(stale)
-        self._open_store().upsert([c.id for c in all_chunks], matrix, [_store_meta(c) for c in all_chunks],
-                                  [c.text for c in all_chunks])
-        with self._tx():
-            for rel, digest, doc, chunks in items:
-                self._db.execute("DELETE FROM chunks WHERE doc=?", (rel,))
-                self._db.execute("DELETE FROM sections WHERE doc=?", (rel,))
-                self._db.executemany("INSERT INTO sections VALUES (?, ?, ?, ?)",
-                                     [(rel, i, path, text) for i, (path, text) in enumerate(document_sections(doc))])
-                self._db.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?)",
-                                     [(c.id, c.doc, c.ordinal, json.dumps(_chunk_data(c), ensure_ascii=False))
-                                      for c in chunks])
-                self._db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, 'indexed', '', ?, ?, ?, ?, ?)",
-                                 (rel, digest, doc.title, doc.domain, doc.lang, len(chunks), time.time()))
-        return len(fresh)
-
-    def _record_rejected(self, rel: str, digest: str, reason: str) -> None:
-        self._open_store().delete_docs([rel])
-        with self._tx():
-            self._db.execute("DELETE FROM chunks WHERE doc=?", (rel,))
-            self._db.execute("DELETE FROM sections WHERE doc=?", (rel,))
-            self._db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, 'rejected', ?, '', ?, '', 0, ?)",
-                             (rel, digest, reason, rel.split("/")[0] if "/" in rel else "general", time.time()))
-
-    def _reconcile(self) -> None:
-        """Make store and manifest agree after a crash: drop strays, re-do files with missing chunks."""
-        in_store = self._open_store().ids()
-        manifest = dict(self._read("SELECT id, doc FROM chunks"))
-        strays = [i for i in in_store if i not in manifest]
-        if strays:
-            self._open_store().delete_ids(strays)
-        broken = {doc for i, doc in manifest.items() if i not in in_store}
-        with self._tx():
-            for doc in broken:
-                self._db.execute("UPDATE files SET hash='' WHERE path=?", (doc,))
-
-    def _refresh_store_metadata(self) -> None:
-        """Give chunks indexed by an older version the metadata fields searches filter on, without embedding."""
-        chunks = [Chunk(id=i, **json.loads(d)) for i, d in self._read("SELECT id, data FROM chunks")]
-        self._open_store().update_metadata([c.id for c in chunks], [_store_meta(c) for c in chunks])
-        self._set_meta("store_fields", STORE_FIELDS)
-
-    def filters_ready(self) -> bool:
-        """False while the store holds chunks from before the current metadata fields (run citydesk ingest)."""
-        return self._meta("store_fields") == STORE_FIELDS
-
-    def _rebuild_lexical(self) -> None:
-        """BM25 over every chunk. Each chunk's jieba tokens are kept in the manifest (chunk ids change
-        with their text), so after an edit only the new chunks are tokenized: at 100k chunks tokenizing
-        everything again took minutes (bench/scale.py)."""
-        version = tokenizer_version()
-        if self._meta("tokenizer") != version:
-            with self._tx():
-                self._db.execute("DELETE FROM tokens")
-            self._set_meta("tokenizer", version)
-        rows = self._read("SELECT c.id, json_extract(c.data, '$.domain'), coalesce(json_extract(c.data, '$.city'), ''),"
-                          " t.tokens FROM chunks c LEFT JOIN tokens t ON t.id = c.id ORDER BY c.doc, c.ordinal")
-        missing = {i for i, _, _, words in rows if words is None}
-        texts = {i: Chunk(id=i, **json.loads(d)).embedding_text() for i, d in self._read(
-            "SELECT c.id, c.data FROM chunks c LEFT JOIN tokens t ON t.id = c.id WHERE t.id IS NULL")}
-        tokens = [tokenize(texts[i]) if words is None else words.split(" ") if words else []
-                  for i, _, _, words in rows]
-        with self._tx():
-            self._db.executemany("INSERT OR REPLACE INTO tokens VALUES (?, ?)",
-                                 [(row[0], " ".join(words)) for row, words in zip(rows, tokens) if row[0] in missing])
-            self._db.execute("DELETE FROM tokens WHERE id NOT IN (SELECT id FROM chunks)")
-        LexicalIndex.build([r[0] for r in rows], [""] * len(rows), [r[1] for r in rows], [r[2] for r in rows],
-                           tokens=tokens).save(self.directory / "lexical")
+    def _file_indexer(self) -> FileIndexer:
+        return FileIndexer(manifest=self.manifest, store=self._open_store(), embedder=self.embedder,
+                           knowledge=self.knowledge, max_file_bytes=self.max_file_bytes,
+                           chunk_tokens=self.chunk_tokens)
 
     @staticmethod
     def remove_manifest(directory: Path) -> None:
@@ -419,52 +220,5 @@ class Index:
     def _drop_everything(self) -> None:
         VectorStore.delete_collection(path=self.directory / "chroma", url=self.chroma_url)
         self._store = None
-        with self._tx():
-            self._db.execute("DELETE FROM chunks")
-            self._db.execute("DELETE FROM sections")
-            self._db.execute("DELETE FROM files")
+        self.manifest.clear()
         self._check_embedder()
-
-    def _meta(self, key: str) -> str | None:
-        rows = self._read("SELECT value FROM meta WHERE key=?", (key,))
-        return rows[0][0] if rows else None
-
-    def _set_meta(self, key: str, value: str) -> None:
-        with self._tx():
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
-
-
-def _chunk_data(chunk: Chunk) -> dict:
-    data = asdict(chunk)
-    data.pop("id")
-    return data
-
-
-def _store_meta(chunk: Chunk) -> dict:
-    return {"doc": chunk.doc, "domain": chunk.domain, "lang": chunk.lang, "section": chunk.section[:200],
-            "title": chunk.title[:200], "city": chunk.city}
-
-
-def _progress(total: int, progress):
-    """A function to report embedded chunks: to a terminal bar, to the caller's callback, or None."""
-    if not progress or total == 0:
-        return None
-    if callable(progress):
-        done = 0
-
-        def report(n: int, final: bool = False) -> None:
-            nonlocal done
-            done += n
-            progress(done, total)
-        return report
-    if not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
-
-    def update(n: int, final: bool = False) -> None:
-        bar.update(n)
-        if final:
-            bar.close()
-    return update

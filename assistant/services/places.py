@@ -50,10 +50,29 @@ def local_names() -> frozenset[str]:
                      + [n for d in districts() for n in d.names()])
 
 
-def find_district(text: str) -> District | None:
-    """The district or county a text names (江北区, 江北, Jiangbei), if any."""
+def districts_named(text: str) -> list[District]:
+    """Every district or county a text names (江北区, 江北, Jiangbei, hi-tech), in the order of the seeds."""
     low = normalize(text).lower()
-    return next((d for d in districts() if any(n and n in low for n in d.names())), None)
+    return [d for d in districts() if any(n and n in low for n in d.names())]
+
+
+def find_district(text: str) -> District | None:
+    """The district or county a text names (江北区, 江北, Jiangbei), if any; the first one if it names several."""
+    return next(iter(districts_named(text)), None)
+
+
+def district_name(zh: str, lang: str) -> str:
+    """A district's name in `lang` (English: its `en` in seeds/districts.yaml); an unknown name as it is."""
+    return zh if lang == "zh" else next((d.en for d in districts() if d.zh == zh), zh)
+
+
+def without_districts(text: str) -> str:
+    """The text without any district's name in it, with "district", "new area", "zone" or "county" after
+    an English one ("江北区翠湖小区" -> "翠湖小区", "Jiangnan District, Renmin Road" -> ", Renmin Road")."""
+    names = sorted(dict.fromkeys(n for d in districts() for n in d.names() if n), key=len, reverse=True)
+    for name in names:
+        text = re.sub(re.escape(name) + r"(\s*(district|new area|zone|county))?", "", text, flags=re.I)
+    return text
 
 
 @lru_cache(maxsize=1)

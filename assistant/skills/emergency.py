@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from assistant.core.prompts import render
+from assistant.services.places import districts_named
 from assistant.services.seeds import shelters
 from assistant.skills.registry import skill
 from assistant.core.types import Citation
@@ -30,10 +31,10 @@ def first_steps(index, doc: str, helper: bool = False) -> tuple[list[str], Citat
 
 
 def district_shelters(text: str, lang: str, limit: int = 3) -> list[str]:
-    """Shelters in the district named in the message, else the largest ones in the city."""
-    named = [s for s in shelters() if s["district"]["zh"].rstrip("区县") in text
-             or s["district"]["en"].split()[0].lower() in text.lower()]
-    chosen = named or sorted(shelters(), key=lambda s: -s["capacity"])
+    """Shelters in the districts named in the message (any name of seeds/districts.yaml), else the
+    largest ones in the city."""
+    named = {d.zh for d in districts_named(text)}
+    chosen = [s for s in shelters() if s["district"]["zh"] in named] or sorted(shelters(), key=lambda s: -s["capacity"])
     return [f"{s['name'][lang]} · {s['address'][lang]}" for s in chosen[:limit]]
 
 

@@ -132,7 +132,7 @@ def test_kill_9_during_ingestion_then_rerun_is_consistent(tmp_path):
 
 
 def test_an_edit_tokenizes_only_the_edited_guide_again(small_assistant, monkeypatch):
-    import assistant.knowledge.index as index_module
+    import assistant.knowledge.lexical_build as lexical_build
     from assistant.search.lexical import tokenize
 
     calls = []
@@ -141,7 +141,7 @@ def test_an_edit_tokenizes_only_the_edited_guide_again(small_assistant, monkeypa
         calls.append(text)
         return tokenize(text)
 
-    monkeypatch.setattr(index_module, "tokenize", counting)
+    monkeypatch.setattr(lexical_build, "tokenize", counting)
     small_knowledge = small_assistant.settings.knowledge
     (small_knowledge / "permits/passport.md").write_text(PASSPORT.replace("每本120元。", "每本160元。"), encoding="utf-8")
     small_assistant.ingest()
@@ -149,7 +149,7 @@ def test_an_edit_tokenizes_only_the_edited_guide_again(small_assistant, monkeypa
     assert small_assistant.index.lexical.search("160元", k=1)[0][0].startswith(
         small_assistant.index.chunks_of("permits/passport.md")[0].id[:10])
     calls.clear()
-    small_assistant.index._set_meta("tokenizer", "an older tokenizer")
+    small_assistant.index.manifest.set_meta("tokenizer", "an older tokenizer")
     (small_knowledge / "civil_affairs/marriage.md").write_text(MARRIAGE + "\n备注：节假日不办理。\n", encoding="utf-8")
     small_assistant.ingest()
     assert len(calls) == small_assistant.index.chunk_count(), "tokens from another tokenizer are not reused"

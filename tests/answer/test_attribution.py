@@ -12,7 +12,7 @@ import pytest
 from assistant.answer import attribution
 from assistant.search.embed import get_embedder
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FEES = "普通护照申领 > 收费标准\n1. 普通护照（首次申领、换发、补发）：每本120元。\n2. 现场照片采集免费。\n3. EMS邮寄：邮费由申请人自付。"
 TIMES = ("普通护照申领 > 办理时限\n1. 普通护照：自受理之日起7个工作日内制发。\n"
          "2. 急事出境的，可凭相关证明申请加急，一般3个工作日内制发，加急不另收费。")

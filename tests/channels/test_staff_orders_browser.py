@@ -10,7 +10,7 @@ from assistant.services import workorders
 from assistant.channels.api import create_app
 from assistant.services.db import WorkOrder
 from tests.live import serve_in_thread
-from tests.test_web_browser import OUTPUT, TURN_TIMEOUT, browser, open_page, wait_text  # noqa: F401
+from tests.channels.test_web_browser import OUTPUT, TURN_TIMEOUT, browser, open_page, wait_text  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 TOKEN = "orders-token"

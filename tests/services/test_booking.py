@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from assistant.services import booking
+from assistant.services import booking, clinic_match
 from assistant.services.db import Booking, Department, Doctor, Slot, make_session_factory
 from assistant.services.seeds import ensure_slots, load_seeds
 
@@ -216,7 +216,7 @@ def test_openings_skip_slots_that_have_started(sessions):
     ("First People's Hospital", "cw-first"), ("我想挂个号", None),
 ])
 def test_hospitals_by_name_alias_or_district(catalogue, text, hospital_id):
-    assert booking.match_hospital(catalogue, text)[0] == hospital_id
+    assert clinic_match.match_hospital(catalogue, text)[0] == hospital_id
 
 
 @pytest.mark.parametrize("text, codes", [
@@ -225,24 +225,24 @@ def test_hospitals_by_name_alias_or_district(catalogue, text, hospital_id):
     ("make an appointment", []), ("妇科", ["obgyn", "gynecology"]),
 ])
 def test_departments_by_name_or_alias(catalogue, text, codes):
-    assert sorted(booking.match_departments(catalogue, text)[0]) == sorted(codes)
+    assert sorted(clinic_match.match_departments(catalogue, text)[0]) == sorted(codes)
 
 
 def test_symptoms_suggest_departments_without_closed_clinics(catalogue):
-    symptom, clinics, _ = booking.suggest(catalogue, "头疼得厉害挂什么科")[0]
+    symptom, clinics, _ = clinic_match.suggest(catalogue, "头疼得厉害挂什么科")[0]
     assert symptom == "头痛" and {c.code for c in clinics} == {"neurology"}
-    child = booking.suggest(catalogue, "孩子发烧咳嗽挂什么科")[0][1]
+    child = clinic_match.suggest(catalogue, "孩子发烧咳嗽挂什么科")[0][1]
     assert all(c.hospital_id == "cw-children" or "pediatrics" in c.code for c in child)
-    teeth = booking.suggest(catalogue, "I have a toothache")[0][1]
+    teeth = clinic_match.suggest(catalogue, "I have a toothache")[0][1]
     assert {c.hospital_id for c in teeth} == {"cw-first", "cw-hitech"}  # Central's dental clinic is closed
-    assert booking.suggest(catalogue, "办护照要什么材料") == []
+    assert clinic_match.suggest(catalogue, "办护照要什么材料") == []
 
 
 def test_doctors_by_name(catalogue):
-    doctor_id, found = booking.match_doctor(catalogue, "我要挂金浩然医生的号")
+    doctor_id, found = clinic_match.match_doctor(catalogue, "我要挂金浩然医生的号")
     assert doctor_id == "cw-first-cardio-01" and found.hospital_id == "cw-first"
-    assert booking.match_doctor(catalogue, "金浩然") is None  # no mention of a doctor: could be anyone's name
+    assert clinic_match.match_doctor(catalogue, "金浩然") is None  # no mention of a doctor: could be anyone's name
     with catalogue() as db:
         department_id = db.scalar(select(Doctor.department_id).where(Doctor.id == "cw-first-cardio-02"))
         assert db.get(Department, department_id).code == "cardiology"
-    assert booking.match_doctor(catalogue, "Ni Yan", department_id)[0] == "cw-first-cardio-02"
+    assert clinic_match.match_doctor(catalogue, "Ni Yan", department_id)[0] == "cw-first-cardio-02"

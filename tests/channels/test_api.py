@@ -9,7 +9,7 @@ from assistant import Assistant
 from assistant.channels.api import create_app
 from assistant.services.db import Message
 from assistant.core.types import Reply
-from assistant.channels.web import confirm_labels, status_html
+from assistant.channels.chat_views import confirm_labels, status_html
 from tests.conftest import make_settings
 from tests.live import serve_in_thread
 
@@ -144,7 +144,7 @@ def test_every_web_text_is_in_both_languages():
 @pytest.mark.unit
 def test_replies_are_shown_as_written_with_source_cards():
     from assistant.core.types import Citation, Reply
-    from assistant.channels.web import format_reply
+    from assistant.channels.chat_views import format_reply
 
     reply = Reply(text="身份证：110105****002X <b>粗</b>", status="asking", lang="en",
                   citations=[Citation(n=1, doc="permits/passport.md", title="普通护照申领", section="收费标准")])

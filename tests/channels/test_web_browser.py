@@ -21,11 +21,11 @@ from assistant.channels.api import create_app
 from tests.conftest import MARRIAGE, PASSPORT, PASSPORT_EN, write_guides
 from tests.live import serve_app_py, serve_in_thread
 from tests.test_crash import citydesk_serve
-from tests.test_staff import DOG
+from tests.channels.test_staff import DOG
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-OUTPUT = Path(__file__).resolve().parent / "output"
+OUTPUT = Path(__file__).resolve().parents[1] / "output"
 TOKEN = "staff-secret-token"
 CHROMIUM = "/usr/bin/chromium"
 TURN_TIMEOUT = 90_000
@@ -281,7 +281,7 @@ def test_sigterm_with_chat_tabs_open_stops_the_server_within_seconds(browser, _s
 
 def test_the_eval_report_fits_the_window_with_every_suite(browser, small_assistant, tmp_path):
     from assistant.evaluation import report as evalreport
-    from tests.test_evaluation import SUITE, args_for, run_cli, write
+    from tests.evaluation.test_evaluation import SUITE, args_for, run_cli, write
 
     run_cli(small_assistant, args_for(write(tmp_path / "tiny.yaml", SUITE), report=tmp_path / "out"))
     report = json.loads((tmp_path / "out" / "report.json").read_text())

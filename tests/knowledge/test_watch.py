@@ -6,7 +6,7 @@ import time
 import pytest
 
 from assistant.knowledge.watch import KnowledgeWatcher
-from tests.test_staff import DOG
+from tests.channels.test_staff import DOG
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -12,7 +12,7 @@ from assistant.assistant import Assistant
 from assistant.core.config import Settings
 from assistant.knowledge.load import SUPPORTED, Rejected, load
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def default_list() -> sensitive.WordList:

@@ -9,7 +9,7 @@ import pytest
 
 from assistant.services import staff
 from assistant.channels.api import create_app
-from assistant.channels.staff_web import files_table, gaps_markdown, reason_text, tickets_table
+from assistant.channels.staff_views import files_table, gaps_markdown, reason_text, tickets_table
 from tests.live import serve_in_thread
 
 pytestmark = pytest.mark.integration

@@ -73,7 +73,7 @@ def test_an_index_from_before_city_filtering_is_upgraded_by_the_next_ingestion(t
             legacy.add(ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"],
                        metadatas=[{k: v for k, v in m.items() if k != "city"} for m in got["metadatas"]])
         client.delete_collection(collection.name)
-    built.index._set_meta("store_fields", "")
+    built.index.manifest.set_meta("store_fields", "")
 
     desk = Assistant.from_settings(settings)
     texts = " ".join(h.text for h in desk.retriever.retrieve("护照收费", k=10))

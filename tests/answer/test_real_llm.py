@@ -2,7 +2,7 @@
 
 Run by `make test-llm`, which builds the server and the model once and sets REAL_LLM_PYTHON
 and REAL_LLM_GGUF; `make test` deselects these tests (marker `real_llm`) and keeps the
-scripted stand-in server of tests/test_llm.py. On a 2-core CPU each answer takes 10-30 s.
+scripted stand-in server of tests/answer/test_llm.py. On a 2-core CPU each answer takes 10-30 s.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import pytest
 
 from assistant import Assistant
 from tests.real_llm import serve
-from tests.test_llm import _assistant as small_llm_assistant
+from tests.answer.test_llm import _assistant as small_llm_assistant
 
 pytestmark = [pytest.mark.real_llm, pytest.mark.slow]
 
-OUTPUT = Path(__file__).resolve().parent / "output"
+OUTPUT = Path(__file__).resolve().parents[1] / "output"
 QUESTIONS = [("护照多少钱", "120"), ("办护照要多久", "7"), ("结婚登记要带什么材料", "户口簿"),
              ("How much does a passport cost?", "120"), ("结婚登记收费吗", "免费")]
 

@@ -12,7 +12,7 @@ from assistant.skills import REGISTRY
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DATA = yaml.safe_load((ROOT / "seeds" / "departments.yaml").read_text(encoding="utf-8"))
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 HAN_RE = re.compile(r"[\u4e00-\u9fff]")
