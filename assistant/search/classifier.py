@@ -31,6 +31,16 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+
+def _probabilities(scores: np.ndarray, classes: int) -> np.ndarray:
+    """Logistic (two classes, one score column) or softmax probabilities from linear scores."""
+    if classes == 2:
+        p = 1.0 / (1.0 + np.exp(-scores[:, 0]))
+        return np.stack([1.0 - p, p], axis=1)
+    scores = scores - scores.max(axis=1, keepdims=True)
+    e = np.exp(scores)
+    return e / e.sum(axis=1, keepdims=True)
+
 @dataclass(frozen=True)
 class LinearModel:
     """Class scores from a vector: softmax (or a sigmoid for two classes) of W·x + b."""
@@ -44,12 +54,7 @@ class LinearModel:
     def proba(self, vectors: np.ndarray) -> np.ndarray:
         """Probabilities, one row per vector, one column per class."""
         scores = np.atleast_2d(vectors) @ self.coef.T + self.intercept
-        if len(self.classes) == 2:
-            p = 1.0 / (1.0 + np.exp(-scores[:, 0]))
-            return np.stack([1.0 - p, p], axis=1)
-        scores = scores - scores.max(axis=1, keepdims=True)
-        e = np.exp(scores)
-        return e / e.sum(axis=1, keepdims=True)
+        return _probabilities(scores, len(self.classes))
 
     def predict(self, vectors: np.ndarray) -> list[str]:
         return [self.classes[i] for i in np.argmax(self.proba(vectors), axis=1)]
@@ -193,12 +198,7 @@ class TextModel:
         scores = np.stack([self._grams(t) for t in texts]) + self.bias
         if vectors is not None and self.dim:
             scores = scores + np.atleast_2d(vectors) @ self.coef[:, :self.dim].T * self.weight
-        if len(self.classes) == 2:
-            p = 1.0 / (1.0 + np.exp(-scores[:, 0]))
-            return np.stack([1.0 - p, p], axis=1)
-        scores = scores - scores.max(axis=1, keepdims=True)
-        e = np.exp(scores)
-        return e / e.sum(axis=1, keepdims=True)
+        return _probabilities(scores, len(self.classes))
 
     def arrays(self, prefix: str) -> dict[str, np.ndarray]:
         return {f"{prefix}classes": np.array(self.classes), f"{prefix}vocabulary": np.array(json.dumps(self.vocabulary, ensure_ascii=False)),
