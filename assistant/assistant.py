@@ -27,6 +27,7 @@ from assistant.safety.triage import Triager
 from assistant.search.embed import Embedder, get_embedder
 from assistant.search.store import StoreError
 from assistant.services.db import Conversation, Message, make_session_factory
+from assistant.services import dashboard
 from assistant.services.seeds import ensure_slots, load_seeds
 from assistant.skills import REGISTRY
 from assistant.skills.context import TurnContext
@@ -134,6 +135,7 @@ class Assistant:
                 sessions = make_session_factory(self.settings.db_url)
                 load_seeds(sessions, phone_digest=self.phone_digest)
                 ensure_slots(sessions, self.today())
+                dashboard.ensure_indexes(sessions.kw["bind"])
                 self._sessions = sessions
             return self._sessions
 

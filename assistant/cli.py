@@ -1,4 +1,4 @@
-"""The `citydesk` command: ingest, ask, retrieve, route, chat, eval, train, serve."""
+"""The `citydesk` command: ingest, ask, retrieve, route, chat, eval, train, staff, serve."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from assistant.channels.staff_cli import add_parser as add_staff_parser
 from assistant.core.config import Settings, SettingsError, describe
 
 
@@ -174,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--into", type=Path, help="where to write the weights (default: seeds/models for the bundled "
                                              "embedder, else CITYDESK_HOME/models)")
     p.set_defaults(run=_train)
+
+    add_staff_parser(sub)
 
     p = sub.add_parser("serve", help="serve the web app and the HTTP API")
     p.add_argument("--host")

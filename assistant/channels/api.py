@@ -2,7 +2,8 @@
 
 Every error is JSON, `{"error": {"status", "type", "message"}}`, never a trace. Request bodies of
 the citizen routes are capped (BodyLimit) and each client gets a token bucket (per IP, or per
-`user` on /v1) that answers 429 when empty; staff routes take `Authorization: Bearer <token>`.
+`user` on /v1) that answers 429 when empty; staff routes take a staff account's
+`Authorization: Bearer <token>` or the staff page's session cookie (channels/staff_api.py).
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ from __future__ import annotations
 import html
 import logging
 import os
-import secrets
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
-from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile  # noqa: E402
+from fastapi import Depends, FastAPI, HTTPException, Request  # noqa: E402
 from fastapi.exceptions import RequestValidationError  # noqa: E402
 from fastapi.routing import APIRoute  # noqa: E402
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse  # noqa: E402
@@ -27,7 +27,8 @@ from assistant.assistant import Assistant  # noqa: E402
 from assistant.channels.openai_compat import add_openai_routes  # noqa: E402
 from assistant.core.prompts import render  # noqa: E402
 from assistant.channels.ratelimit import BodyLimit, RateLimiter  # noqa: E402
-from assistant.channels.staff_api import add_order_routes  # noqa: E402
+from assistant.channels.staff_api import add_order_routes, add_staff_routes, staff_guard  # noqa: E402
+from assistant.channels.staff_login import add_login_routes  # noqa: E402
 from assistant.channels.staff_web import I18N, STAFF_CSS, build_staff  # noqa: E402
 from assistant.channels.web import CHAT_CSS, HEAD, THEME, build_chat  # noqa: E402
 
@@ -49,10 +50,6 @@ class FeedbackRequest(BaseModel):
     helpful: bool
     comment: str = Field(default="", max_length=1000)
     message_id: int | None = None
-
-
-class TicketAction(BaseModel):
-    staff: str = Field(min_length=1, max_length=64)
 
 
 def error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
@@ -78,7 +75,7 @@ def create_app(assistant: Assistant, *, staff_token: str | None = None, rate_lim
     limited = _rate_limited(limiter)
     _add_public_routes(app, assistant, limited)
     add_openai_routes(app, assistant, limiter)
-    _add_staff_routes(app, assistant, token, limited)
+    _add_staff_routes(app, assistant, token, limited, limiter)
     _add_unknown_api_routes(app)
     return _mount_pages(app, assistant, token, limiter)
 
@@ -203,63 +200,21 @@ def _add_error_handlers(app: FastAPI) -> None:
         return error(500, "internal error; the request was not completed")
 
 
-def _add_staff_routes(app: FastAPI, assistant: Assistant, token: str, limited) -> None:
-    def staff_only(request: Request) -> None:
-        limited(request)
-        if not token:
-            raise HTTPException(403, "the staff API is disabled: set CITYDESK_STAFF_TOKEN to enable it")
-        given = request.headers.get("authorization", "")
-        if not secrets.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            raise HTTPException(401, "staff token missing or wrong (Authorization: Bearer <token>)",
-                                headers={"WWW-Authenticate": "Bearer"})
-
-    guarded = [Depends(staff_only)]
-    add_order_routes(app, assistant, guarded)
+def _add_staff_routes(app: FastAPI, assistant: Assistant, token: str, limited, limiter: RateLimiter) -> None:
+    """The staff API (each route checks the caller's role), signing in and out, and /staff without its slash."""
+    if token:
+        log.warning("CITYDESK_STAFF_TOKEN is deprecated: it signs everyone in as one admin and records no names; "
+                    "create accounts with `citydesk staff add` and unset it")
+    door = staff_guard(assistant, token, limited)
+    add_staff_routes(app, assistant, door)
+    add_order_routes(app, assistant, door)
+    add_login_routes(app, assistant, limiter)
 
     @app.get("/staff", include_in_schema=False)
     def staff_page(request: Request):
         """The staff page as documented, without the trailing slash the mounted app needs."""
         query = request.url.query
         return RedirectResponse("/staff/" + (f"?{query}" if query else ""), status_code=307)
-
-    @app.get("/api/staff/files", tags=["staff"], dependencies=guarded)
-    def files():
-        return staff.files(assistant)
-
-    @app.post("/api/staff/upload", tags=["staff"], status_code=201, dependencies=guarded)
-    def upload(file: UploadFile = File(...), domain: str = Form(...)):
-        """Add or replace a guide in knowledge/<domain>/ (checked like ingestion), then re-index."""
-        data = file.file.read(int(assistant.settings.max_file_mb * 1e6) + 1)
-        try:
-            path = staff.save_upload(assistant, filename=file.filename or "", data=data, domain=domain)
-            report = staff.reindex(assistant)
-        except staff.StaffError as exc:
-            raise HTTPException(400, str(exc)) from None
-        return {"path": path, "report": report.as_json()}
-
-    @app.post("/api/staff/reindex", tags=["staff"], dependencies=guarded)
-    def reindex():
-        try:
-            return staff.reindex(assistant).as_json()
-        except staff.StaffError as exc:
-            raise HTTPException(503, str(exc)) from None
-
-    @app.get("/api/staff/tickets", tags=["staff"], dependencies=guarded)
-    def tickets(status: str = "open,claimed"):
-        return staff.tickets(assistant, tuple(s.strip() for s in status.split(",")))
-
-    @app.post("/api/staff/tickets/{number}/{action}", tags=["staff"], dependencies=guarded)
-    def ticket_action(number: str, action: str, body: TicketAction):
-        if action not in ("claim", "close"):
-            raise HTTPException(404, f"unknown ticket action {action!r}; use claim or close")
-        try:
-            return (staff.claim if action == "claim" else staff.close)(assistant, number, body.staff)
-        except staff.StaffError as exc:
-            raise HTTPException(404 if str(exc).startswith("no ticket") else 409, str(exc)) from None
-
-    @app.get("/api/staff/gaps", tags=["staff"], dependencies=guarded)
-    def gaps():
-        return staff.gaps(assistant)
 
 
 SHUTDOWN_GRACE = 5  # seconds

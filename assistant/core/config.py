@@ -91,7 +91,7 @@ class Settings:
                                               "(reading a long prompt on a CPU takes most of it)")
     llm_retries: int = _setting(1, _number(int, allow_zero=True), "retries of a failed LLM call")
     judge_model: str = _setting("", doc="model for LLM-as-judge metrics in `citydesk eval --llm` (default: LLM_MODEL)")
-    staff_token: str = _setting("", doc="token for the staff page; unset disables it")
+    staff_token: str = _setting("", doc="deprecated shared admin token for the staff page and API; use `citydesk staff add`")
     public_url: str = _setting("", _url, "the address citizens reach this server at (https://desk.example.gov); "
                                "guide links in API replies are absolute when set, relative when unset")
     host: str = _setting("127.0.0.1", doc="address the web server binds")

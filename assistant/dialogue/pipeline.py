@@ -235,8 +235,15 @@ def record(ctx: TurnContext) -> None:
         Message(session_id=ctx.conversation.id, role="user", text=guardrails.mask_pii(ctx.text or "")[:4000]),
         Message(session_id=ctx.conversation.id, role="assistant", text=guardrails.mask_pii(ctx.reply.text),
                 status=ctx.reply.status, skill=ctx.reply.skill,
-                citations=[c.as_json() for c in ctx.reply.citations], latency_ms=ctx.reply.latency_ms),
+                citations=[c.as_json() for c in ctx.reply.citations], latency_ms=ctx.reply.latency_ms,
+                domain=turn_domain(ctx.reply), kind=ctx.emergency.kind if ctx.emergency else ""),
     ])
+
+
+def turn_domain(reply) -> str:
+    """What a turn was about, for the dashboard: the folder of its first guide, else the skill that answered."""
+    doc = reply.citations[0].doc if reply.citations else ""
+    return (doc.split("/", 1)[0] if "/" in doc else reply.skill)[:32]
 
 
 STEPS = [check_input, triage_emergency, screen_request, continue_or_route, run_skill, compose_answer]

@@ -68,8 +68,11 @@ class LexicalIndex:
         tokens = tokens or [None] * len(texts)
         retriever = bm25s.BM25()
         if ids:
-            retriever.index([(tokenize(t) if words is None else words) or ["_"] for t, words in zip(texts, tokens)],
-                            show_progress=False)
+            docs = [(tokenize(t) if words is None else words) or ["_"] for t, words in zip(texts, tokens)]
+            # our own vocabulary, sorted: bm25s builds its own from a set, whose order changes from process to
+            # process (string hashing), and scores summed in another order flip near-ties between indexings
+            vocab = {word: i for i, word in enumerate(sorted({w for doc in docs for w in doc}))}
+            retriever.index(([[vocab[w] for w in doc] for doc in docs], vocab), show_progress=False)
         return cls(retriever if ids else None, list(ids), list(domains), cities)
 
     def save(self, directory: Path) -> None:

@@ -11,7 +11,8 @@ import uuid
 from pathlib import Path
 
 from sqlalchemy import (JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine,
-                        event)
+                        event, inspect)
+from sqlalchemy import text as sql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 BUSY_TIMEOUT = 15.0  # seconds a SQLite statement waits for another writer's lock before "database is locked"
@@ -48,7 +49,9 @@ class Message(Base):
     skill: Mapped[str] = mapped_column(String(32), default="")
     citations: Mapped[list] = mapped_column(JSON, default=list)
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
-    created: Mapped[float] = mapped_column(Float, default=time.time)
+    created: Mapped[float] = mapped_column(Float, default=time.time, index=True)
+    domain: Mapped[str] = mapped_column(String(32), default="", index=True)  # guide folder or skill area
+    kind: Mapped[str] = mapped_column(String(32), default="")  # the emergency kind, on emergency replies
 
 
 class Thread(Base):
@@ -182,7 +185,44 @@ def make_session_factory(url: str, *, busy_timeout: float = BUSY_TIMEOUT) -> ses
     else:
         engine = create_engine(url, pool_pre_ping=True)
     Base.metadata.create_all(engine)
+    _add_new_columns(engine)
+    _append_only(engine, "audit_log")
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def _add_new_columns(engine) -> None:
+    """Columns and indexes added to a table after its first release are added to an older database too
+    (`create_all` makes missing tables only); each column with its default, so old rows stay valid."""
+    have = inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        present = {c["name"] for c in have.get_columns(table.name)}
+        with engine.begin() as connection:
+            for column in table.columns:
+                if column.name not in present:
+                    connection.execute(sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} "
+                                           f"{column.type.compile(engine.dialect)}{_default(column)}"))
+                if column.index:
+                    connection.execute(sql(f"CREATE INDEX IF NOT EXISTS ix_{table.name}_{column.name} "
+                                           f"ON {table.name} ({column.name})"))
+
+
+def _append_only(engine, table: str) -> None:
+    """The database itself refuses to change or delete a row of `table` (SQLite triggers, PostgreSQL rules)."""
+    with engine.begin() as connection:
+        for verb in ("UPDATE", "DELETE"):
+            if engine.dialect.name == "sqlite":
+                connection.execute(sql(f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+                                       f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"))
+            elif engine.dialect.name == "postgresql":
+                connection.execute(sql(f"CREATE OR REPLACE RULE {table}_no_{verb.lower()} AS ON {verb} TO {table} "
+                                       "DO INSTEAD NOTHING"))
+
+
+def _default(column) -> str:
+    value = column.default.arg if column.default is not None and not callable(column.default.arg) else None
+    if value is None:
+        return ""
+    return f" DEFAULT '{value}'" if isinstance(value, str) else f" DEFAULT {int(value) if isinstance(value, bool) else value}"
 
 
 class WorkOrder(Base):
@@ -210,3 +250,45 @@ class WorkOrder(Base):
     created: Mapped[float] = mapped_column(Float, default=time.time)
     due: Mapped[float] = mapped_column(Float)
     updated: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+class StaffAccount(Base):
+    """A staff member: a name, an argon2 password hash, a role and (department role) a department."""
+
+    __tablename__ = "staff_accounts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    department: Mapped[str] = mapped_column(String(48), default="")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[float] = mapped_column(Float, default=0.0)
+    created: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+class StaffCredential(Base):
+    """A signed-in page's session (kind "session", with an expiry) or a personal API token (kind "token"):
+    only the SHA-256 of the secret is kept, so a copy of the database signs nobody in."""
+
+    __tablename__ = "staff_credentials"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    label: Mapped[str] = mapped_column(String(64), default="")
+    created: Mapped[float] = mapped_column(Float, default=time.time)
+    expires: Mapped[float] = mapped_column(Float, default=0.0)  # 0: until revoked
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AuditEntry(Base):
+    """Who did what to what, when: written by the application, never changed or deleted by it."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, default=time.time, index=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    target: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    client: Mapped[str] = mapped_column(String(64), default="")

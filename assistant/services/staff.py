@@ -19,6 +19,7 @@ from typing import Callable
 from sqlalchemy import func, update
 
 from assistant.safety import guardrails
+from assistant.services import audit
 from assistant.services.db import Conversation, Feedback, Message, Ticket
 from assistant.knowledge.index import IngestBusy, IngestReport
 from assistant.knowledge.load import SUPPORTED, Rejected, load
@@ -58,7 +59,7 @@ def check_name(filename: str) -> str:
     return name
 
 
-def save_upload(assistant, *, filename: str, data: bytes, domain: str) -> str:
+def save_upload(assistant, *, filename: str, data: bytes, domain: str, actor: str = "") -> str:
     """Check an uploaded guide like ingestion does, then place it at knowledge/<domain>/<name>.
 
     Returns the path relative to knowledge/; raises StaffError with the reason when refused.
@@ -86,15 +87,21 @@ def save_upload(assistant, *, filename: str, data: bytes, domain: str) -> str:
     part = folder / f".upload-{secrets.token_hex(6)}.part"  # hidden: neither indexed nor watched
     part.write_bytes(data)
     os.replace(part, target)
+    audit.record(assistant.sessions, actor=actor, action="upload", target=f"{domain}/{name}", detail=f"{len(data)} bytes")
     return f"{domain}/{name}"
 
 
-def reindex(assistant, *, progress: Callable[[int, int], None] | None = None, wait: float = 120.0) -> IngestReport:
+def reindex(assistant, *, progress: Callable[[int, int], None] | None = None, wait: float = 120.0,
+            actor: str = "") -> IngestReport:
     """Bring the index in line with knowledge/, waiting up to `wait` seconds for a running ingestion."""
     deadline = time.monotonic() + wait
     while True:
         try:
-            return assistant.ingest(progress=progress or False)
+            report = assistant.ingest(progress=progress or False)
+            audit.record(assistant.sessions, actor=actor, action="reindex",
+                         detail=f"indexed {len(report.indexed)}, removed {len(report.removed)}, "
+                                f"rejected {len(report.rejected)}")
+            return report
         except IngestBusy:
             if time.monotonic() > deadline:
                 raise StaffError("another indexing run is still busy; try again in a minute") from None
@@ -147,6 +154,7 @@ def _move(assistant, number: str, staff: str, *, frm: tuple[str, ...], to: str) 
         if not done:
             holder = f" by {ticket.claimed_by}" if ticket.claimed_by else ""
             raise StaffError(f"ticket {number} is {ticket.status}{holder}")
+        audit.write(db, actor=staff, action="claim" if to == "claimed" else "close", target=number)
         return _ticket_json(ticket)
 
 

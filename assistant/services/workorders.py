@@ -15,6 +15,7 @@ import time
 from sqlalchemy.exc import IntegrityError
 
 from assistant.core.dates import local_minute
+from assistant.services import audit
 from assistant.services.db import WorkOrder
 from assistant.safety.guardrails import mask_pii
 from assistant.services.seeds import read
@@ -137,13 +138,15 @@ def list_orders(assistant, *, department: str = "", states: tuple[str, ...] = OP
     return sorted(items, key=lambda i: (not i["overdue"], i["due"], i["number"]))
 
 
-def _act(assistant, number: str, staff: str, *, allowed: tuple[str, ...], change) -> dict:
+def _act(assistant, number: str, staff: str, *, action: str, allowed: tuple[str, ...], change, scope: str = "") -> dict:
+    """Change one order in a transaction with its audit row; `scope`: a department account's own department,
+    whose staff are told an order of another department does not exist."""
     staff = (staff or "").strip()[:64]
     if not staff:
         raise WorkOrderError("give your name so colleagues see who handled the work order")
     with assistant.sessions.begin() as db:
         order = db.query(WorkOrder).filter_by(number=(number or "").strip()).with_for_update().one_or_none()
-        if order is None:
+        if order is None or (scope and order.department != scope):
             raise WorkOrderError(f"no work order {number}")
         if order.state not in allowed:
             raise WorkOrderError(f"work order {order.number} is {order.state}")
@@ -152,10 +155,12 @@ def _act(assistant, number: str, staff: str, *, allowed: tuple[str, ...], change
         event["by"] = staff
         order.history = [*order.history, event]
         order.state, order.updated = event["state"], now
+        audit.write(db, actor=staff, action=action, target=order.number,
+                    detail=f"{event['state']} {event.get('department', '')} {event.get('note', '')}".strip())
         return as_json(assistant, order)
 
 
-def reassign(assistant, number: str, department: str, staff: str) -> dict:
+def reassign(assistant, number: str, department: str, staff: str, scope: str = "") -> dict:
     """Send an open order to another department; its due time follows that department's limit."""
     if department not in departments():
         raise WorkOrderError(f"unknown department {department!r}")
@@ -164,16 +169,16 @@ def reassign(assistant, number: str, department: str, staff: str) -> dict:
         order.department = department
         order.due = order.created + 3600 * departments()[department]["hours"]
         return _event("received" if department == rules()["general"]["id"] else "dispatched", now, department)
-    return _act(assistant, number, staff, allowed=OPEN_STATES, change=change)
+    return _act(assistant, number, staff, action="reassign", allowed=OPEN_STATES, change=change, scope=scope)
 
 
-def start(assistant, number: str, staff: str) -> dict:
+def start(assistant, number: str, staff: str, scope: str = "") -> dict:
     """The department has taken the order in hand."""
-    return _act(assistant, number, staff, allowed=("dispatched",),
+    return _act(assistant, number, staff, action="start", allowed=("dispatched",), scope=scope,
                 change=lambda order, now: _event("in_progress", now, order.department))
 
 
-def reply(assistant, number: str, text: str, staff: str) -> dict:
+def reply(assistant, number: str, text: str, staff: str, scope: str = "") -> dict:
     """The department's answer: the order is resolved and the citizen sees the reply."""
     text = mask_pii((text or "").strip())[:MAX_REPLY]
     if not text:
@@ -182,10 +187,11 @@ def reply(assistant, number: str, text: str, staff: str) -> dict:
     def change(order, now):
         order.reply = text
         return _event("resolved", now, order.department, note=text)
-    return _act(assistant, number, staff, allowed=("dispatched", "in_progress"), change=change)
+    return _act(assistant, number, staff, action="reply", allowed=("dispatched", "in_progress"), change=change,
+                scope=scope)
 
 
-def close(assistant, number: str, staff: str) -> dict:
+def close(assistant, number: str, staff: str, scope: str = "") -> dict:
     """Close an order (after its reply, or a duplicate or spam at any time)."""
-    return _act(assistant, number, staff, allowed=(*OPEN_STATES, "resolved"),
+    return _act(assistant, number, staff, action="close_order", allowed=(*OPEN_STATES, "resolved"), scope=scope,
                 change=lambda order, now: _event("closed", now, order.department))

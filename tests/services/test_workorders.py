@@ -1,15 +1,14 @@
 """Work orders: the intake classifier on requests, filing once, due times, the staff actions and their guarded HTTP routes."""
 
-import secrets
 import time
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI
 
 from assistant.services import workorders
 from assistant.services.db import WorkOrder
-from assistant.channels.staff_api import add_order_routes
+from assistant.channels.staff_api import add_order_routes, staff_guard
 from tests.live import serve_in_thread
 
 pytestmark = pytest.mark.integration
@@ -116,12 +115,7 @@ def test_list_by_department_and_state_puts_overdue_first(small_assistant):
 @pytest.fixture
 def orders_server(small_assistant):
     app = FastAPI()
-
-    def staff_only(request: Request) -> None:
-        if not secrets.compare_digest(request.headers.get("authorization", "").encode(), b"Bearer t0ken"):
-            raise HTTPException(401, "staff token missing or wrong")
-
-    add_order_routes(app, small_assistant, [Depends(staff_only)])
+    add_order_routes(app, small_assistant, staff_guard(small_assistant, "t0ken", lambda request: None))
     with serve_in_thread(app) as url:
         yield url
 
