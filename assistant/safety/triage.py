@@ -64,14 +64,15 @@ class Signals:
 @lru_cache(maxsize=1)
 def training_rows() -> tuple[dict, ...]:
     """Labelled phrasings (seeds/training/emergency.jsonl) and, as "none", the everyday turns of a
-    conversation (names, numbers, yes, greetings: calm_turns.jsonl), everyday problems said urgently
+    conversation (names, numbers, yes, greetings: calm_turns.jsonl; first messages as people type them,
+    "Hello!", "Good evening :)": calm_greetings.jsonl), everyday problems said urgently
     ("社保卡掉了咋整", "急死了我的快递呢": calm_everyday.jsonl), asking for a person ("能不能让工作人员给我
     回个电话": calm_handoff.jsonl), a conversation's own follow-ups ("地址发我": calm_followups.jsonl),
     the citizens' questions of scope.jsonl
     that name no emergency word and every labelled request of requests/*.jsonl: without them the
     classifier has only seen near-misses and takes "张伟" or "你好" for a cry for help."""
     rows = read_jsonl(TRAINING / "emergency.jsonl") + read_jsonl(TRAINING / "calm_turns.jsonl")
-    for calm_file in ("calm_everyday.jsonl", "calm_handoff.jsonl", "calm_followups.jsonl"):
+    for calm_file in ("calm_everyday.jsonl", "calm_handoff.jsonl", "calm_followups.jsonl", "calm_greetings.jsonl"):
         rows += read_jsonl(TRAINING / calm_file)
     data = yaml.safe_load((PROMPTS_DIR / "emergency.yaml").read_text(encoding="utf-8"))
     word = re.compile("|".join(f"(?:{p})" for spec in data["kinds"].values() for p in spec["patterns"]), re.I)

@@ -56,3 +56,17 @@ def test_a_crisis_reported_for_someone_else_is_marked_so(triager, message, other
 def test_fever_with_cough_is_not_an_emergency_but_goes_to_the_fever_clinic(triager, message, fever):
     found = triager.triage(message)
     assert found.emergency is None and found.fever is fever
+
+
+@pytest.mark.parametrize("message", ["Hello", "Hello!", "Good morning", "Good evening :)", "Bye!",
+                                     "I want to talk to a person", "Hi, anyone there?", "在吗", "谢谢啦"])
+def test_greetings_as_people_type_them_are_not_emergencies(triager, message):
+    """The dialogue hands triage the vector of the message as typed (capitals, "!"): "Hello" and "Good
+    morning" were a self-harm crisis while "hello" was calm (seeds/training/calm_greetings.jsonl)."""
+    assert triager.triage(message, triager.embedder.query(message)).emergency is None
+
+
+def test_a_greeting_gets_small_talk_not_a_crisis_line(small_assistant):
+    for message in ("Hello", "Good morning"):
+        reply = small_assistant.ask(message)
+        assert reply.status != "emergency" and "12356" not in reply.text, message
