@@ -9,6 +9,7 @@ browser language.
 from __future__ import annotations
 
 import html
+import re
 import secrets
 import tempfile
 from http.cookies import SimpleCookie
@@ -24,6 +25,9 @@ from assistant.channels.staff_views import (files_table, gaps_markdown, orders_h
                                             tickets_table)
 from assistant.channels.web import browser_lang
 from assistant.core.prompts import data as prompt_data
+
+
+EXPORTS = Path(tempfile.mkdtemp(prefix="citydesk-audit-"))  # this process's audit exports
 
 
 def t_list(key: str, lang: str) -> list[str]:
@@ -224,7 +228,9 @@ class StaffActions:
         when = lambda at: workorders.when(self.assistant, at)  # noqa: E731
         columns = t_list("audit_columns", browser_lang(request))
         table = {"headers": columns, "data": [[when(r["at"]), r["actor"], r["action"], r["target"], r["detail"],
-                                               r["client"]] for r in rows]}
-        path = Path(tempfile.mkdtemp(prefix="citydesk-audit-")) / "citydesk-audit.csv"
+                                               r["client"]] for r in rows] or [[""] * len(columns)]}
+        # one file per page, rewritten at each refresh (Gradio serves a copy to this page only)
+        page = re.sub(r"[^A-Za-z0-9]", "", request.session_hash or "")[:32] or "page"  # the browser chose it
+        path = EXPORTS / f"citydesk-audit-{page}.csv"
         path.write_text(audit.as_csv(rows, when), encoding="utf-8-sig")
         return table, str(path)

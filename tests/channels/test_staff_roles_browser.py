@@ -68,6 +68,9 @@ def test_each_role_sees_only_its_tabs(browser, served, small_assistant):  # noqa
             wait_text(page, "#cd-dash-unanswered", "地铁末班车几点")
             page.wait_for_timeout(1000)
             page.screenshot(path=str(OUTPUT / "staff-dashboard.png"), full_page=True)
+            page.click(f"button[role=tab]:has-text('{label('audit', 'zh')}')")
+            wait_text(page, "#cd-audit", "sign_in")  # every account above signed in, the admin last
+            assert "agent" in page.inner_text("#cd-audit")
         page.context.close()
 
 
