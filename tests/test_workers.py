@@ -28,6 +28,7 @@ CODE = re.compile(r"BK[A-Z0-9]{6}")
 TAKEN = {"zh": "被别人约走", "en": "just taken by someone else"}
 START = {"zh": "帮我约第一人民医院心内科", "en": "I'd like to book Cardiology at Chengwan First People's Hospital"}
 # the days with free slots that the date question lists (not the example date in its first sentence)
+ASK_DOCTOR = re.compile(r"(?:有几位医生可约|Several doctors are free at)[^\n]*\n- ([^（(\n]+)[（(]")
 FREE_DAYS = {"zh": re.compile(r"最近有号的日期：(.+)"), "en": re.compile(r"The next days with free slots at [^:]+: (.+)")}
 DAY = {"zh": re.compile(r"\d+月\d+日"), "en": re.compile(r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day \d+ [A-Z][a-z]+")}
 YES = {"zh": "是", "en": "yes"}
@@ -92,7 +93,11 @@ def up_to_confirmation(a: httpx.Client, b: httpx.Client, name: str, resident_id:
     reply = say(b, day, session)
     times = re.findall(r"\d\d:\d\d", reply["reply"])
     chosen = times[0] if first_time else times[1]
-    assert say(a, chosen, session)["status"] == "asking"
+    picked = say(a, chosen, session)
+    assert picked["status"] == "asking"
+    doctor = ASK_DOCTOR.search(picked["reply"])  # on some days several doctors are free at that time
+    if doctor:
+        assert say(b, doctor.group(1).strip(), session)["status"] == "asking"
     say(b, name, session)
     say(a, resident_id, session)
     summary = say(b, phone, session)
