@@ -75,7 +75,7 @@ class StaffActions:
         department account's orders fixed to its own department."""
         tabs = [gr.update(visible=allowed(who, door)) for door in TABS.values()]
         if who is None:
-            disabled = not self.token and not accounts.listing(self.assistant.sessions)
+            disabled = not self.token and not accounts.any_account(self.assistant.sessions)
             return (False, note or (t("staff_disabled", lang) if disabled else ""), gr.update(visible=False),
                     gr.update(visible=True), "", gr.update(visible=False), *tabs, gr.skip(), gr.skip())
         role = t("staff_role_" + who.role, lang)

@@ -13,11 +13,9 @@ from typing import Callable
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from assistant.services import accounts, audit, staff, workorders
 from assistant.services.access import DOORS, LEGACY_ADMIN, Principal, allowed, order_department, sees_order, sees_transcript
-from assistant.services.db import StaffAccount
 
 COOKIE = "citydesk_staff"
 
@@ -49,7 +47,7 @@ def staff_guard(assistant, token: str, limited) -> Callable[[str], Depends]:
         found = principal_of(assistant, token, bearer=bearer, cookie=request.cookies.get(COOKIE, ""))
         if found is not None:
             return found
-        if not token and not _any_account(assistant):
+        if not token and not accounts.any_account(assistant.sessions):
             raise HTTPException(403, "the staff API is disabled: create an account with `citydesk staff add` "
                                      "(or set the deprecated CITYDESK_STAFF_TOKEN)")
         raise HTTPException(401, "staff token missing or wrong (Authorization: Bearer <personal token>, "
@@ -63,11 +61,6 @@ def staff_guard(assistant, token: str, limited) -> Callable[[str], Depends]:
             return who
         return Depends(check)
     return door
-
-
-def _any_account(assistant) -> bool:
-    with assistant.sessions() as db:
-        return db.scalar(select(StaffAccount.id).limit(1)) is not None
 
 
 def actor(who: Principal, named: str) -> str:

@@ -13,13 +13,9 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from assistant.channels.staff_api import COOKIE
+from assistant.channels.web import browser_lang
 from assistant.core.prompts import render
 from assistant.services import accounts, audit
-
-
-def _lang(request: Request) -> str:
-    header = request.headers.get("accept-language", "").strip().lower()
-    return "en" if header.startswith("en") else "zh"
 
 
 def login_page(lang: str, note: str = "") -> str:
@@ -45,11 +41,11 @@ def login_page(lang: str, note: str = "") -> str:
 def add_login_routes(app: FastAPI, assistant, limiter) -> None:
     @app.get("/staff/login", include_in_schema=False)
     def show(request: Request):
-        return HTMLResponse(login_page(_lang(request)))
+        return HTMLResponse(login_page(browser_lang(request)))
 
     @app.post("/staff/login", include_in_schema=False)
     def sign_in(request: Request, name: str = Form(""), password: str = Form("")):
-        lang = _lang(request)
+        lang = browser_lang(request)
         client = request.client.host if request.client else ""
         if limiter.allow("staff-login:" + client):
             return HTMLResponse(login_page(lang, render("staff_too_fast", lang, file="web")), status_code=429)

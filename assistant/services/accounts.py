@@ -74,6 +74,12 @@ def as_json(account: StaffAccount) -> dict:
             "disabled": account.disabled, "locked": account.locked_until > time.time(), "created": account.created}
 
 
+def any_account(sessions) -> bool:
+    """Has any staff account been made (without one, and without the shared token, staff doors are disabled)?"""
+    with sessions() as db:
+        return db.scalar(select(StaffAccount.id).limit(1)) is not None
+
+
 def listing(sessions) -> list[dict]:
     with sessions() as db:
         return [as_json(a) for a in db.scalars(select(StaffAccount).order_by(StaffAccount.name))]
