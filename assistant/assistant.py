@@ -205,7 +205,7 @@ class Assistant:
         self.intake.classify(question, vector)
         self.route(question)
         self.scope.warm()
-        self.retriever.titles.warm([f["title"] for f in self.index.files()])
+        self.retriever.titles.warm(list(self.index.titles_of([f["path"] for f in self.index.files()]).values()))
         hits = self.retriever.retrieve(question, k=5, vector=vector)
         if hits:
             self.composer.compose(question, hits, "zh", vector)

@@ -103,9 +103,9 @@ class Composer:
             body = quote_units(texts[section], picked, lang)
             label = section.split(" > ")[-1] if FAQ.search(section) else section
             first_chunk = next((c for c in self.index.chunks_of(doc) if c.section == section), chunk)
-            citations.append(Citation(n=n, doc=doc, title=chunk.title, section=label, source_url=chunk.source_url,
+            citations.append(Citation(n=n, doc=doc, title=chunk.display_title(lang), section=label, source_url=chunk.source_url,
                                       chunk_id=first_chunk.id, lang=chunk.lang))
-            intro = render("answer_intro", lang, title=chunk.title, section=label) if n == 1 else \
+            intro = render("answer_intro", lang, title=chunk.display_title(lang), section=label) if n == 1 else \
                 (f"（{label}）" if lang == "zh" else f"({label})")
             parts.append(f"{intro}\n{body} [{n}]")
         self._related(hits, doc, citations, parts, lang)
@@ -226,9 +226,10 @@ class Composer:
             close = hit.dense is not None and hit.dense >= floor
             if close and hit.doc != doc and hit.doc not in {c.doc for c in citations} and len(related) < 2:
                 n = len(citations) + 1
-                citations.append(Citation(n=n, doc=hit.doc, title=hit.chunk.title, section=hit.section,
+                title = hit.chunk.display_title(lang)
+                citations.append(Citation(n=n, doc=hit.doc, title=title, section=hit.section,
                                           source_url=hit.chunk.source_url, chunk_id=hit.chunk.id, lang=hit.chunk.lang))
-                related.append(f"《{hit.chunk.title}》[{n}]" if lang == "zh" else f'"{hit.chunk.title}" [{n}]')
+                related.append(f"《{title}》[{n}]" if lang == "zh" else f'"{title}" [{n}]')
         if related:
             parts.append(render("see_also", lang) + ("、".join(related) if lang == "zh" else ", ".join(related)))
 

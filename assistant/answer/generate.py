@@ -124,7 +124,7 @@ def stream_answer(llm, settings: "Settings", *, question: str, typed: str, lang:
     cited = [passages[i] for i in order]
     if lang == "en" and any(c.lang != "en" for c in cited):
         text += "\n\n" + render("source_in_chinese", "en", file="answer")
-    citations = [Citation(n=i, doc=c.doc, title=c.title, section=c.section, source_url=c.source_url,
+    citations = [Citation(n=i, doc=c.doc, title=c.display_title(lang), section=c.section, source_url=c.source_url,
                           chunk_id=c.id, lang=c.lang) for i, c in enumerate(cited, 1)]
     reason = guardrails.mask_pii(result.reason)
     log.info("LLM answer: %s%s in %s ms", result.status, f" ({reason})" if reason else "", timing["llm_ms"])

@@ -24,10 +24,19 @@ class Chunk:
     updated: str = ""
     ordinal: int = 0         # position of the chunk in its guide
     city: str = ""           # the city the guide is for (front matter `city:`); "" = every city
+    title_en: str = ""       # a Chinese guide's English name (front matter `title_en:`), for English questions
+    tags_en: str = ""        # and the English words residents search it by (`tags_en:`), comma-separated
 
     def embedding_text(self) -> str:
-        """What the embedder and BM25 see: the text with its guide title and section."""
-        return f"{self.title} | {self.section}\n{self.text}" if self.section else f"{self.title}\n{self.text}"
+        """What the embedder and BM25 see: the text with its guide title (and English name and search
+        words: bench/retrieval and the answers suites, README) and section."""
+        english = "; ".join(x for x in (self.title_en, self.tags_en) if x)
+        title = f"{self.title} ({english})" if english else self.title
+        return f"{title} | {self.section}\n{self.text}" if self.section else f"{title}\n{self.text}"
+
+    def display_title(self, lang: str) -> str:
+        """The guide's name for a reply in `lang`: a Chinese guide's English name with its own after it."""
+        return f"{self.title_en} ({self.title})" if lang == "en" and self.title_en else self.title
 
     def metadata(self) -> dict[str, Any]:
         meta = asdict(self)

@@ -96,12 +96,23 @@ def document_sections(doc: Document) -> list[tuple[str, str]]:
     return out
 
 
+def english_names(doc: Document) -> dict[str, str]:
+    """A Chinese guide's English name and search words from its front matter (`title_en`, `tags_en` as a
+    list or a comma-separated text, as HTML meta tags give it), so English questions find it."""
+    if doc.lang == "en":
+        return {"title_en": "", "tags_en": ""}
+    tags = doc.meta.get("tags_en") or []
+    tags = [str(t).strip() for t in (tags if isinstance(tags, list) else str(tags).split(","))]
+    return {"title_en": str(doc.meta.get("title_en") or "").strip()[:200], "tags_en": ", ".join(t for t in tags if t)[:300]}
+
+
 def chunk_document(doc: Document, *, chunk_tokens: int, content_hash: str) -> list[Chunk]:
     """All chunks of one document; ids depend on its path and content, so re-indexing is idempotent."""
     prefix = hashlib.sha1(doc.path.encode()).hexdigest()[:10] + "-" + content_hash[:10]
     common = dict(doc=doc.path, domain=doc.domain, title=doc.title, lang=doc.lang,
                   source_url=str(doc.meta.get("source_url", "")), updated=str(doc.meta.get("updated", "")),
-                  city=str(doc.meta.get("city") or "").strip())
+                  city=str(doc.meta.get("city") or "").strip(),
+                  **english_names(doc))
     pieces = [(section, part.strip()) for section, text in document_sections(doc)
               for part in _splitter(chunk_tokens).split_text(text)]
     return [Chunk(id=f"{prefix}-{i:04d}", section=section, text=text, ordinal=i, **common)

@@ -137,7 +137,7 @@ class Index:
         return self.manifest.docs_of(ids)
 
     def titles_of(self, docs: list[str]) -> dict[str, str]:
-        """The title of each guide."""
+        """The title of each guide, with its English name when it has one: what searches compare."""
         return self.manifest.titles_of(docs)
 
     def chunks_of(self, doc: str) -> list[Chunk]:

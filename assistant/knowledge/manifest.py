@@ -92,10 +92,15 @@ class Manifest:
         return dict(self.read("SELECT id, doc FROM chunks"))
 
     def titles_of(self, docs: list[str]) -> dict[str, str]:
-        """The title of each guide."""
+        """Each guide's title, with its English name when it has one (as its first chunk carries them)."""
         if not docs:
             return {}
-        return dict(self.read(f"SELECT path, title FROM files WHERE path IN ({','.join('?' * len(docs))})", docs))
+        rows = self.read(f"SELECT doc, data FROM chunks WHERE ordinal=0 AND doc IN ({','.join('?' * len(docs))})", docs)
+        out = {}
+        for doc, data in rows:
+            chunk = json.loads(data)
+            out[doc] = f"{chunk['title']} ({chunk['title_en']})" if chunk.get("title_en") else chunk["title"]
+        return out
 
     def chunks_of(self, doc: str) -> list[Chunk]:
         rows = self.read("SELECT id, data FROM chunks WHERE doc=? ORDER BY ordinal", (doc,))

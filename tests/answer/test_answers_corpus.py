@@ -65,3 +65,10 @@ def test_full_width_punctuation_of_the_guide_is_kept(corpus_assistant):
 def test_a_lost_card_is_a_question_not_a_complaint(corpus_assistant):
     reply = ask(corpus_assistant, "社保卡掉了咋整")
     assert reply.skill == "guide_qa" and reply.status == "answered"
+
+
+def test_an_english_question_finds_a_chinese_only_guide_by_its_english_name(corpus_assistant):
+    reply = ask(corpus_assistant, "I want to change my legal name. How do I do that?")
+    assert reply.status == "answered" and reply.citations[0].doc == "household/name-change.md"
+    assert reply.citations[0].title.startswith("Changing Your Name (")  # the English name, then the guide's own
+    assert "Changing Your Name" in reply.text and "quoted as published" in reply.text

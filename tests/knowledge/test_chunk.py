@@ -49,3 +49,16 @@ def test_ids_change_with_content_only():
     b = chunk_document(doc, chunk_tokens=100, content_hash="one")
     c = chunk_document(doc, chunk_tokens=100, content_hash="two")
     assert [x.id for x in a] == [x.id for x in b] != [x.id for x in c]
+
+
+def test_a_chinese_guide_carries_its_english_name_for_english_readers():
+    meta = {"title_en": "Nursing Home Admission", "tags_en": ["care home"]}
+    doc = Document(path="elderly_care/nursing-home.md", domain="elderly_care", title="养老机构入住", lang="zh",
+                   meta=meta, body="# 养老机构入住\n## 收费标准\n床位费1500元。")
+    chunk = chunk_document(doc, chunk_tokens=200, content_hash="abc123")[0]
+    assert chunk.embedding_text().startswith("养老机构入住 (Nursing Home Admission; care home) | 收费标准")
+    assert chunk.display_title("en") == "Nursing Home Admission (养老机构入住)"
+    assert chunk.display_title("zh") == "养老机构入住"
+    english = Document(path="elderly_care/nursing-home.en.md", domain="elderly_care", title="Nursing homes",
+                       lang="en", meta=meta, body="# Nursing homes\n## Fees\n1,500 yuan.")
+    assert chunk_document(english, chunk_tokens=200, content_hash="abc123")[0].display_title("en") == "Nursing homes"
