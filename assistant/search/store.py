@@ -56,8 +56,10 @@ class VectorStore:
         except StoreError:
             raise
         except Exception as exc:
-            where = url or str(path)
-            raise StoreError(f"cannot open the vector store at {where}: {type(exc).__name__}: {exc}. "
+            if url:  # a server that does not answer: the index on it may be fine, a rebuild is not the cure
+                raise StoreError(f"cannot reach the vector store at {url}: {type(exc).__name__}: {exc}. Check that "
+                                 "the Chroma server is running and CITYDESK_CHROMA_URL names it") from None
+            raise StoreError(f"cannot open the vector store at {path}: {type(exc).__name__}: {exc}. "
                              "Rebuild it with: citydesk ingest --rebuild") from None
         self._check(self._collection(partition("", "zh")))
         for collection in self._collections.values():

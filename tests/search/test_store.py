@@ -61,9 +61,10 @@ def test_store_opened_with_another_embedder_says_to_rebuild(tmp_path):
         VectorStore(path=tmp_path / "c", embedder_name="other", dim=4)
 
 
-def test_unreachable_server_is_a_clear_error():
-    with pytest.raises(StoreError, match="cannot open the vector store"):
+def test_unreachable_server_is_a_clear_error_that_does_not_send_staff_to_a_rebuild():
+    with pytest.raises(StoreError, match="cannot reach the vector store") as caught:
         VectorStore(url=f"http://127.0.0.1:{free_port()}", embedder_name="e", dim=3)
+    assert "CITYDESK_CHROMA_URL" in str(caught.value) and "--rebuild" not in str(caught.value)
 
 
 @pytest.mark.slow
