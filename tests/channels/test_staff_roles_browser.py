@@ -1,14 +1,18 @@
 """Signing in to the staff page in Debian's Chromium as each role: each sees only its tabs, a department's
 work orders are fixed to its own department, signing out ends the session, and a disabled account's page
-stops working at once. The admin's page (dashboard open) is saved as tests/output/staff-dashboard.png."""
+stops working at once; states are in the page's language and times in the city's zone. The admin's page
+(dashboard open) is saved as tests/output/staff-dashboard.png, the hand-off tab as staff-tickets.png."""
 
 from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from assistant.channels.api import create_app
 from assistant.core.prompts import render
-from assistant.services import accounts, workorders
+from assistant.services import accounts, staff, workorders
 from assistant.services.access import ROLES
 from tests.channels.test_web_browser import OUTPUT, TURN_TIMEOUT, browser, wait_text  # noqa: F401
 from tests.live import serve_in_thread
@@ -115,3 +119,22 @@ def test_wrong_password_is_refused_in_the_page_language(browser, served):  # noq
     page.click("#cd-login-submit")
     wait_text(page, "#cd-login-error", "Wrong account name or password")
     context.close()
+
+
+def test_the_chinese_page_shows_states_in_chinese_and_times_in_the_city_zone(browser, served, small_assistant):  # noqa: F811
+    first = small_assistant.ask("办护照要多少钱")
+    small_assistant.ask("转人工", session_id=first.session_id)
+    [ticket] = staff.tickets(small_assistant)
+    city_time = dt.datetime.fromtimestamp(ticket["created"], ZoneInfo(small_assistant.settings.timezone))
+    utc_time = dt.datetime.fromtimestamp(ticket["created"], dt.timezone.utc)
+    page = sign_in(browser, served, "admin")
+    wait_text(page, "#cd-files", "已索引")  # the guides' state in the page's language
+    assert "indexed" not in page.inner_text("#cd-files")
+    page.click(f"button[role=tab]:has-text('{label('tickets', 'zh')}')")
+    wait_text(page, "#cd-tickets", "市民要求转人工")
+    shown = page.inner_text("#cd-tickets")
+    assert "待处理" in shown and "open" not in shown
+    assert city_time.strftime("%Y-%m-%d %H:%M") in shown, "the hand-off time in the city's time zone"
+    assert city_time.utcoffset() and utc_time.strftime("%H:%M") not in shown
+    page.screenshot(path=str(OUTPUT / "staff-tickets.png"), full_page=True)
+    page.context.close()
