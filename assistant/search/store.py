@@ -59,6 +59,9 @@ class VectorStore:
             if url:  # a server that does not answer: the index on it may be fine, a rebuild is not the cure
                 raise StoreError(f"cannot reach the vector store at {url}: {type(exc).__name__}: {exc}. Check that "
                                  "the Chroma server is running and CITYDESK_CHROMA_URL names it") from None
+            if isinstance(exc, OSError):  # no permission, a full or read-only disk: the files may be fine
+                raise StoreError(f"cannot open the vector store at {path}: {type(exc).__name__}: {exc}. Check the "
+                                 "folder's permissions and free disk space") from None
             raise StoreError(f"cannot open the vector store at {path}: {type(exc).__name__}: {exc}. "
                              "Rebuild it with: citydesk ingest --rebuild") from None
         self._check(self._collection(partition("", "zh")))

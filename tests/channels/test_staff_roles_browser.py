@@ -124,6 +124,7 @@ def test_wrong_password_is_refused_in_the_page_language(browser, served):  # noq
 def test_the_chinese_page_shows_states_in_chinese_and_times_in_the_city_zone(browser, served, small_assistant):  # noqa: F811
     first = small_assistant.ask("办护照要多少钱")
     small_assistant.ask("转人工", session_id=first.session_id)
+    small_assistant.ask("帮我写一首关于秋天的诗")
     [ticket] = staff.tickets(small_assistant)
     city_time = dt.datetime.fromtimestamp(ticket["created"], ZoneInfo(small_assistant.settings.timezone))
     utc_time = dt.datetime.fromtimestamp(ticket["created"], dt.timezone.utc)
@@ -137,4 +138,7 @@ def test_the_chinese_page_shows_states_in_chinese_and_times_in_the_city_zone(bro
     assert city_time.strftime("%Y-%m-%d %H:%M") in shown, "the hand-off time in the city's time zone"
     assert city_time.utcoffset() and utc_time.strftime("%H:%M") not in shown
     page.screenshot(path=str(OUTPUT / "staff-tickets.png"), full_page=True)
+    page.click(f"button[role=tab]:has-text('{label('gaps', 'zh')}')")
+    wait_text(page, "#cd-gaps", "不属于本市办事范围")  # its own group, not filed under a domain
+    assert "帮我写一首关于秋天的诗" in page.inner_text("#cd-gaps") and "emergency" not in page.inner_text("#cd-gaps")
     page.context.close()

@@ -77,3 +77,10 @@ def test_ingest_and_answer_through_a_chroma_server(tmp_path, small_knowledge, ch
     reply = assistant.ask("办护照要带什么材料")
     assert reply.status == "answered" and reply.citations[0].doc == "permits/passport.md"
     assert assistant.ingest().embedded == 0
+
+
+def test_a_store_path_that_cannot_be_a_folder_is_not_sent_to_a_rebuild(tmp_path):
+    (tmp_path / "chroma").write_text("not a folder")  # an operator's mistake, or a disk problem: nothing to rebuild
+    with pytest.raises(StoreError, match="cannot open the vector store") as caught:
+        VectorStore(path=tmp_path / "chroma", embedder_name="e", dim=3)
+    assert "permissions" in str(caught.value) and "--rebuild" not in str(caught.value)
