@@ -66,19 +66,22 @@ def readings(rows: list[dict], probs: np.ndarray, classes: tuple[str, ...]) -> d
     return out
 
 
+def fitted(vectors: np.ndarray, labels: list[str]) -> LinearModel:
+    classes, coef, intercept = fit(vectors, labels)
+    return LinearModel(classes=classes, coef=coef, intercept=intercept, embedder="", data="")
+
+
 def cross_validated(rows: list[dict], vectors: np.ndarray, folds: int) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Each row's probabilities from a model that never saw it (stratified folds, as bench/emergency.py)."""
+    from sklearn.model_selection import StratifiedKFold
+
     labels = [r["aspect"] for r in rows]
-    classes = tuple(sorted(set(labels)))
+    classes = tuple(sorted(set(labels)))  # every fold sees every class, in this order
     probs = np.zeros((len(rows), len(classes)))
-    order = np.random.default_rng(7).permutation(len(rows))
-    for k in range(folds):
-        test = order[k::folds]
-        train = np.setdiff1d(order, test)
-        got, coef, intercept = fit(vectors[train], [labels[i] for i in train])
-        model = LinearModel(classes=got, coef=coef, intercept=intercept, embedder="", data="")
-        p = model.proba(vectors[test])
-        for j, name in enumerate(got):
-            probs[test, classes.index(name)] = p[:, j]
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(vectors, labels):
+        model = fitted(vectors[train], [labels[i] for i in train])
+        assert model.classes == classes
+        probs[test] = model.proba(vectors[test])
     return probs, classes
 
 
@@ -104,8 +107,7 @@ def main() -> None:
     result = {"tuned": tuned}
     held = read_jsonl(Path(args.heldout))
     if held:
-        classes, coef, intercept = fit(vectors, [r["aspect"] for r in rows])
-        model = LinearModel(classes=classes, coef=coef, intercept=intercept, embedder=embedder.name, data="")
+        model = fitted(vectors, [r["aspect"] for r in rows])
         probs = model.proba(embedder.queries([r["text"] for r in held]))
         result["untouched"] = readings(held, probs, model.classes)
         show(f"untouched: {len(held)} phrasings by another author (model trained on the whole tuned set)",

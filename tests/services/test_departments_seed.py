@@ -58,20 +58,22 @@ def test_no_keyword_belongs_to_two_departments():
             seen[w] = d["id"]
 
 
+def texts(path) -> set[str]:
+    return {json.loads(line)["text"].strip() for line in path.read_text(encoding="utf-8").splitlines() if line}
+
+
 def test_the_untouched_sets_share_no_message_with_what_the_models_learn_from():
     """Held-out discipline: evals/heldout/ is never trained on, not even one sentence of it."""
     learned = {t for spec in [*DATA["types"].values(), *DATA["departments"]] for lang in ("zh", "en")
                for t in spec["examples"][lang]}
     for path in (ROOT / "seeds" / "training").rglob("*.jsonl"):
-        learned |= {json.loads(line)["text"].strip() for line in path.read_text(encoding="utf-8").splitlines() if line}
+        learned |= texts(path)
     # the routing set measures the skill router: none of it is in what the router learns from (the
     # triage's calm everyday turns, "谢谢" or a name, are not routing data)
     routed = {text.strip() for text, _ in training_rows(skill_examples(REGISTRY))}
     # the aspect set measures the aspect classifier of bench/aspects.py against its own training data
     # (a short common question, "灵活就业社保怎么交", may also be in what the scope model learns from)
-    aspects = {json.loads(line)["text"].strip() for line in
-               (ROOT / "seeds" / "training" / "aspects.jsonl").read_text(encoding="utf-8").splitlines() if line}
-    against = {"skills.jsonl": routed, "aspects.jsonl": aspects}
+    against = {"skills.jsonl": routed, "aspects.jsonl": texts(ROOT / "seeds" / "training" / "aspects.jsonl")}
     for path in (ROOT / "evals" / "heldout").glob("*.jsonl"):
         if path.name == "attribution.jsonl":
             continue  # answers, not messages: checked against their tuned half below
