@@ -26,7 +26,8 @@ from assistant.safety import guardrails
 from assistant.safety.triage import Triager
 from assistant.search.embed import Embedder, get_embedder
 from assistant.search.store import StoreError
-from assistant.services.db import Conversation, Message, make_session_factory
+from assistant.services.database import make_session_factory
+from assistant.services.db import Conversation, Message
 from assistant.services import dashboard
 from assistant.services.seeds import ensure_slots, load_seeds
 from assistant.skills import REGISTRY

@@ -9,11 +9,13 @@ day-time hours and fewer at weekends; replies with a realistic mix of statuses, 
 guides' folders and titles as citations) and of emergency kinds; about 2 % of replies rated; and work
 orders of the seeded departments and districts whose histories follow their states, due times from
 each department's limit, some of them overdue. Everything is inserted with executemany in one
-transaction (about half a minute for the default size, some 700 MB). Then `dashboard.ensure_indexes`
+transaction (about half a minute for the default size, some 700 MB), and the hourly reply counts are
+built from it, as on an older database's first start (printed: how long opening the database took). Then `dashboard.ensure_indexes`
 runs (or its indexes are dropped, with --without-indexes) and each chart's query is timed (median of
 --runs, after one warm-up run) over the last 30 (and 90) days, for every district and, for the
 work-order charts, for one district. Printed: query, period, district, rows, median wall-clock and CPU
-ms, and whether it is within 300 ms (bench/results/dashboard.json).
+ms, and whether it is within 300 ms; then, over the longest period, how far the sampled charts (topics,
+unanswered questions, response times) are from the exact ones (bench/results/dashboard.json).
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from pathlib import Path
 from common import RESULTS, ROOT, write_json
 from sqlalchemy import text
 
-from assistant.services import dashboard
-from assistant.services.db import make_session_factory
+from assistant.services import dashboard, dashboard_orders
+from assistant.services.database import make_session_factory, rebuild_reply_counts
 from assistant.services.places import districts
 from assistant.services.workorders import departments
 from assistant.core.config import Settings
@@ -168,13 +170,14 @@ def generate(path: Path, turns: int, orders: int, days: int, timezone: str) -> N
         span = now - first_day
         stamps = sorted(first_day + history.rng.uniform(0, span) for _ in range(orders))
         connection.exec_driver_sql(ORDER_SQL, [history.order(i, t, now, depts, names) for i, t in enumerate(stamps)])
+    rebuild_reply_counts(sessions.kw["bind"])  # raw SQL bypassed the hook that counts each stored reply
     print(f"generated {message_id:,} messages, {len(rated):,} ratings, {orders:,} work orders "
           f"in {time.perf_counter() - began:.0f} s -> {path} ({path.stat().st_size / 1e6:.0f} MB)")
 
 
 def charts(sessions, start: float, end: float, district: str, timezone: str) -> dict:
     """Each chart's query as a function of nothing; None for the district when it does not apply."""
-    d = dashboard
+    d, o = dashboard, dashboard_orders
     messages = {"questions_per_day": lambda: d.questions_per_day(sessions, start, end, timezone),
                 "outcomes_per_day": lambda: d.outcomes_per_day(sessions, start, end, timezone),
                 "top_topics": lambda: d.top_topics(sessions, start, end),
@@ -182,11 +185,11 @@ def charts(sessions, start: float, end: float, district: str, timezone: str) -> 
                 "ratings_by_domain": lambda: d.ratings_by_domain(sessions, start, end),
                 "worst_rated": lambda: d.worst_rated(sessions, start, end),
                 "emergencies_per_day": lambda: d.emergencies_per_day(sessions, start, end, timezone)}
-    orders = {"orders_by_department": lambda: d.orders_by(sessions, start, end, district, "department"),
-              "orders_by_district": lambda: d.orders_by(sessions, start, end, district, "district"),
-              "overdue": lambda: d.overdue(sessions, end, district),
-              "overdue_by_department": lambda: d.overdue_by_department(sessions, end, district),
-              "response_times": lambda: d.response_times(sessions, start, end, district)}
+    orders = {"orders_by_department": lambda: o.orders_by(sessions, start, end, district, "department"),
+              "orders_by_district": lambda: o.orders_by(sessions, start, end, district, "district"),
+              "overdue": lambda: o.overdue(sessions, end, district),
+              "overdue_by_department": lambda: o.overdue_by_department(sessions, end, district),
+              "response_times": lambda: o.response_times(sessions, start, end, district)}
     return orders if district else {**messages, **orders}
 
 
@@ -203,6 +206,39 @@ def timed(run, runs: int) -> tuple[float, float, int]:
     return statistics.median(wall), statistics.median(cpu), rows
 
 
+def sampling_error(sessions, start: float, end: float) -> dict:
+    """How far the sampled charts are from the exact ones over the period: the same queries again with the
+    caps lifted. Per chart: the largest relative error of a count, whether the order of the top rows is kept
+    (topics, unanswered), and the largest relative error of a median (response times)."""
+    caps = ((dashboard, "TOPIC_SAMPLE"), (dashboard, "UNANSWERED_SAMPLE"), (dashboard_orders, "RESPONSE_SAMPLE"))
+    runs = {"top_topics": (lambda: dashboard.top_topics(sessions, start, end), "title"),
+            "unanswered": (lambda: dashboard.unanswered(sessions, start, end), "question"),
+            "response_times": (lambda: dashboard_orders.response_times(sessions, start, end, ""), "department")}
+    sampled = {name: run() for name, (run, _) in runs.items()}
+    saved = [getattr(module, cap) for module, cap in caps]
+    try:
+        for module, cap in caps:
+            setattr(module, cap, 10**9)
+        exact = {name: run() for name, (run, _) in runs.items()}
+    finally:
+        for (module, cap), value in zip(caps, saved):
+            setattr(module, cap, value)
+    out = {}
+    for name, (_, key) in runs.items():
+        guess, truth = sampled[name].set_index(key), exact[name].set_index(key)
+        count = "closed" if name == "response_times" else "count"
+        both = guess.index.intersection(truth.index)
+        error = ((guess.loc[both, count] - truth.loc[both, count]).abs() / truth.loc[both, count].clip(lower=1)).max()
+        out[name] = {"sampled": bool(guess["sampled"].any()), "max_count_error": round(float(error), 4)}
+        if name == "response_times":
+            out[name]["max_median_error"] = round(float(max(
+                ((guess.loc[both, c] - truth.loc[both, c]).abs() / truth.loc[both, c]).max()
+                for c in ("first_response_h", "close_h"))), 4)
+        else:
+            out[name]["same_top_5"] = list(guess.index[:5]) == list(truth.index[:5])
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", type=Path, default=RESULTS / "dashboard" / "history.sqlite")
@@ -216,7 +252,9 @@ def main() -> None:
     timezone = Settings.from_env(env_file=None).timezone
     if not args.db.exists():
         generate(args.db, args.turns, args.orders, args.days, timezone)
-    sessions = make_session_factory(f"sqlite:///{args.db}")
+    began = time.perf_counter()
+    sessions = make_session_factory(f"sqlite:///{args.db}")  # a database from before the hourly counts gets them
+    print(f"open the database: {time.perf_counter() - began:.1f} s")
     engine = sessions.kw["bind"]
     began = time.perf_counter()
     with engine.begin() as connection:
@@ -247,7 +285,12 @@ def main() -> None:
     for days in args.periods:
         total = sum(r["median_ms"] for r in results if r["days"] == days and r["district"] == "all")
         print(f"all charts of one refresh, {days} days, every district: {total:.0f} ms")
-    write_json("dashboard", {"counts": counts, "indexes": not args.without_indexes, "results": results})
+    errors = sampling_error(sessions, *dashboard.last_days(max(args.periods), timezone, now))
+    print(f"\nsampled charts against exact ones, {max(args.periods)} days:")
+    for name, found in errors.items():
+        print(f"  {name:16s} " + ", ".join(f"{k} {v}" for k, v in found.items()))
+    write_json("dashboard", {"counts": counts, "indexes": not args.without_indexes, "results": results,
+                             "sampling_error": errors})
 
 
 if __name__ == "__main__":

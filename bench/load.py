@@ -38,7 +38,8 @@ from sqlalchemy import select
 
 from assistant.services import booking
 from assistant.core.config import Settings
-from assistant.services.db import Booking, Slot, make_session_factory
+from assistant.services.database import make_session_factory
+from assistant.services.db import Booking, Slot
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 NAMES = ("王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周"), ("伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋")

@@ -17,7 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant.services.db import Conversation, Message, make_session_factory
+from assistant.services.database import make_session_factory
+from assistant.services.db import Conversation, Message
 from assistant.knowledge import load as loader
 from assistant.core.prompts import render
 from tests.files import zip_bomb_docx

@@ -24,7 +24,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from assistant.services.db import Booking, Slot, make_session_factory
+from assistant.services.database import make_session_factory
+from assistant.services.db import Booking, Slot
 from tests.live import ROOT, free_port, stop
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from assistant.services import booking
-from assistant.services.db import make_session_factory
+from assistant.services.database import make_session_factory
 from assistant.core.prompts import render
 from tests.live import ROOT
 from tests.llm_server import Response, ScriptedLLM

@@ -82,7 +82,8 @@ def session_from_history(assistant, messages: list[ChatMessage]) -> str | None:
         db.add(new)
         db.flush()
         db.add_all(Message(session_id=new.id, role=m.role, text=m.text, status=m.status, skill=m.skill,
-                           citations=m.citations, latency_ms=m.latency_ms, created=m.created)
+                           citations=m.citations, latency_ms=m.latency_ms, created=m.created, domain=m.domain,
+                           kind=m.kind, copied=True)  # the dashboard counts the original turn only
                    for m in db.query(Message).filter_by(session_id=old.id).order_by(Message.id))
         return new.id
 

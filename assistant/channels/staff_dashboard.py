@@ -16,7 +16,7 @@ import gradio as gr
 import pandas as pd
 import yaml
 
-from assistant.services import dashboard
+from assistant.services import dashboard, dashboard_orders
 from assistant.services.places import district_name, districts
 from assistant.services.workorders import departments
 from assistant.core.dates import local_minute
@@ -136,7 +136,8 @@ def _questions(sessions, start: float, end: float, tz: str, lang: str) -> tuple:
     return (_plot(per_day, lang, "day", "count", "domain", domain=domains),
             _plot(outcomes.drop(columns="count"), lang, "day", "share", "outcome", outcome=names("outcomes", lang)),
             _plot(topics.drop(columns="sampled"), lang, "label", "count", "domain", domain=domains),
-            _table(unanswered, lang, last=lambda s: local_minute(s, tz)), bool(topics["sampled"].any()))
+            _table(unanswered.drop(columns="sampled"), lang, last=lambda s: local_minute(s, tz)),
+            bool(topics["sampled"].any() or unanswered["sampled"].any()))
 
 
 def _ratings(sessions, start: float, end: float, tz: str, lang: str) -> tuple:
@@ -151,11 +152,11 @@ def _orders(sessions, start: float, end: float, district: str, tz: str, lang: st
     states, within = names("states", lang), names("within", lang)
     dept = {"department": lambda d: department_short(d, lang)}
     place = {"district": lambda d: district_name(d, lang) if d else t("dash_no_district", lang)}
-    by_dept = dashboard.orders_by(sessions, start, end, district, "department")
-    by_district = dashboard.orders_by(sessions, start, end, district, "district")
-    overdue = dashboard.overdue_by_department(sessions, end, district)
-    late = dashboard.overdue(sessions, end, district)
-    times = dashboard.response_times(sessions, start, end, district)
+    by_dept = dashboard_orders.orders_by(sessions, start, end, district, "department")
+    by_district = dashboard_orders.orders_by(sessions, start, end, district, "district")
+    overdue = dashboard_orders.overdue_by_department(sessions, end, district)
+    late = dashboard_orders.overdue(sessions, end, district)
+    times = dashboard_orders.response_times(sessions, start, end, district)
     times["within"] = ["unknown" if pd.isna(c) else "within" if c <= limit else "over"
                        for c, limit in zip(times["close_h"], times["limit_h"])]
     table = times[["department", "first_response_h", "close_h", "limit_h", "closed", "within"]]

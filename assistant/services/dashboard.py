@@ -1,12 +1,14 @@
-"""The operations dashboard's numbers: one SQL aggregate per chart, for a period and, for work orders, a district.
+"""The operations dashboard's numbers about questions and replies (dashboard_orders: about work orders): one
+SQL aggregate per chart, for a period.
 
 Every function takes a sessionmaker and a period as epoch seconds [start, end); those with days take the
 city's time zone. Each returns a pandas DataFrame with plain column names and raw values (domain folders,
-statuses, state and department ids); the staff page translates them. Messages carry no district, so
-only the work-order charts take one ('' = every district). Days are counted in SQL with one UTC offset
+statuses); the staff page translates them. Messages carry no district, so only the work-order charts
+take one. Days are counted in SQL with one UTC offset
 for the whole period (the zone's offset at its middle): in a zone with summer time, the hour around a
 change that falls inside the period lands on the neighbouring day. The queries rely on the indexes of
-`ensure_indexes`; bench/dashboard.py times them at 1 million messages and 100,000 work orders.
+`ensure_indexes` (both modules') and the hourly reply counts; bench/dashboard.py times them at 1 million
+messages and 100,000 work orders.
 """
 
 from __future__ import annotations
@@ -15,20 +17,18 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import Float, Integer, and_, case, cast, desc, func, select, text
+from sqlalchemy import Integer, and_, case, cast, desc, false, func, select, text
 from sqlalchemy.orm import aliased
 
-from assistant.services.db import Feedback, Message, WorkOrder
-from assistant.services.workorders import OPEN_STATES, departments
+from assistant.services.db import HOUR, Feedback, Message, ReplyCount
 
 DAY = 86400
 OUTCOMES = {"answered": ("answered", "asking", "booked", "cancelled"), "refused": ("refused",),
             "handoff": ("handoff",), "emergency": ("emergency",)}  # any other status counts as "other"
 UNANSWERED = ("refused", "handoff")
-RESPONDED = ("in_progress", "resolved")  # a history event that is the department's first response
 SAMPLE_PRIME = 1009  # the modulus of the uniform samples by id
 TOPIC_SAMPLE = 20_000  # answered replies whose citations are read for the topics, at most
-RESPONSE_SAMPLE = 10_000  # work orders whose history is read for the first response, at most
+UNANSWERED_SAMPLE = 20_000  # refused and handed-off replies whose question is looked up, at most
 PUNCTUATION = " \t\n?？。.!！,，、~～…\"“”'‘’"
 INDEXES = {  # name: (table, columns); covering indexes of the dashboard's range scans over a period
     "ix_messages_dashboard": ("messages", "role, created, status, domain, kind"),
@@ -65,38 +65,46 @@ def _day_text(number: int) -> str:
     return (dt.date(1970, 1, 1) + dt.timedelta(days=int(number))).isoformat()
 
 
-def _frame(db, query, columns: list[str]) -> pd.DataFrame:
+def frame_of(db, query, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame([tuple(row) for row in db.execute(query)], columns=columns)
 
 
+def sample_residues(total: int, cap: int) -> int:
+    """How many residues of an id modulo SAMPLE_PRIME to keep so that about `cap` of `total` rows are read (all
+    of them: SAMPLE_PRIME). Ids are given in order, so the residues spread evenly over time."""
+    return min(SAMPLE_PRIME, -(-SAMPLE_PRIME * cap // max(total, 1)))
+
+
 def _replies(start: float, end: float):
-    return and_(Message.role == "assistant", Message.created >= start, Message.created < end)
-
-
-def _orders(start: float, end: float, district: str):
-    where = [WorkOrder.created >= start, WorkOrder.created < end]
-    return and_(*where, WorkOrder.district == district) if district else and_(*where)
+    """The replies stored in the period, copies of earlier turns (openai_compat) left out."""
+    return and_(Message.role == "assistant", Message.created >= start, Message.created < end,
+                Message.copied == false())
 
 
 def _per_day(sessions, start, end, timezone, key, *where) -> pd.DataFrame:
-    """Replies of the period counted per local day and `key` (a column or expression labelled "key")."""
+    """Replies of the period counted per local day and `key` (a column of ReplyCount labelled "key"), from the
+    hourly counts: the period is widened to whole UTC hours (it starts at a local midnight, and no reply is
+    stored after now), and in a zone whose offset is not whole hours a reply within the half hour around
+    midnight lands on the neighbouring day."""
+    hour = ReplyCount.hour
     with sessions() as db:
-        day = _day(db, Message.created, _offset(start, end, timezone)).label("day")
-        query = (select(day, key, func.count()).where(_replies(start, end), *where)
+        day = _day(db, hour * HOUR, _offset(start, end, timezone)).label("day")
+        query = (select(day, key, func.sum(ReplyCount.count))
+                 .where(hour >= int(start // HOUR), hour < -int(-end // HOUR), *where)
                  .group_by(day, key).order_by(day, key))
-        frame = _frame(db, query, ["day", "key", "count"])
+        frame = frame_of(db, query, ["day", "key", "count"])
     frame["day"] = frame["day"].map(_day_text)
     return frame
 
 
 def questions_per_day(sessions, start: float, end: float, timezone: str) -> pd.DataFrame:
     """Questions (one per reply) per local day and domain: columns day, domain, count."""
-    return _per_day(sessions, start, end, timezone, Message.domain.label("key")).rename(columns={"key": "domain"})
+    return _per_day(sessions, start, end, timezone, ReplyCount.domain.label("key")).rename(columns={"key": "domain"})
 
 
 def outcomes_per_day(sessions, start: float, end: float, timezone: str) -> pd.DataFrame:
     """The replies of each local day by outcome (OUTCOMES, else "other"): columns day, outcome, count, share."""
-    by_status = _per_day(sessions, start, end, timezone, Message.status.label("key"))
+    by_status = _per_day(sessions, start, end, timezone, ReplyCount.status.label("key"))
     outcome = {status: name for name, statuses in OUTCOMES.items() for status in statuses}
     by_status["outcome"] = by_status["key"].map(outcome).fillna("other")
     frame = by_status.groupby(["day", "outcome"], as_index=False)["count"].sum()
@@ -106,7 +114,7 @@ def outcomes_per_day(sessions, start: float, end: float, timezone: str) -> pd.Da
 
 def emergencies_per_day(sessions, start: float, end: float, timezone: str) -> pd.DataFrame:
     """Emergency replies per local day and kind ('' when the kind was not recorded): columns day, kind, count."""
-    frame = _per_day(sessions, start, end, timezone, Message.kind.label("key"), Message.status == "emergency")
+    frame = _per_day(sessions, start, end, timezone, ReplyCount.kind.label("key"), ReplyCount.status == "emergency")
     return frame.rename(columns={"key": "kind"})
 
 
@@ -114,27 +122,40 @@ def top_topics(sessions, start: float, end: float, limit: int = 10) -> pd.DataFr
     """The guides answered most often: answered replies grouped by the title of their first citation (JSON
     path `citations[0].title`, which SQLAlchemy writes for SQLite and PostgreSQL alike). Reading that JSON
     costs a row read and a parse per reply, so above TOPIC_SAMPLE answered replies in the period only a
-    uniform sample of about that many is read (id modulo a prime) and the counts are scaled up: the cost
+    uniform sample of about that many is read (id modulo a prime) and the counts are scaled up by the share
+    of the period's answered replies (the hourly counts) that it read: the cost
     stays bounded whatever the period. Columns title, domain, count, sampled (True when estimated)."""
     answered = and_(_replies(start, end), Message.status == "answered")
     title = Message.citations[(0, "title")].as_string().label("title")
     with sessions() as db:
-        keep = _sample(db, answered, TOPIC_SAMPLE)
-        query = (select(title, func.max(Message.domain), func.count().label("n"))
+        total = _replies_of(db, start, end, ["answered"])
+        keep = sample_residues(total, TOPIC_SAMPLE)
+        query = (select(title, func.max(Message.domain), func.count().label("n"), _read())
                  .where(answered, Message.id % SAMPLE_PRIME < keep)
                  .group_by(title).order_by(desc("n"), title).limit(limit + 1))
-        frame = _frame(db, query, ["title", "domain", "count"])
-    frame = frame.dropna(subset=["title"]).head(limit).reset_index(drop=True)  # replies citing nothing
-    frame["count"] = (frame["count"] * SAMPLE_PRIME / keep).round().astype(int)
-    frame["sampled"] = keep < SAMPLE_PRIME
-    return frame
+        frame = _scaled(frame_of(db, query, ["title", "domain", "count", "read"]), total, keep)
+    return frame.dropna(subset=["title"]).head(limit).reset_index(drop=True)  # replies citing nothing
 
 
-def _sample(db, where, cap: int) -> int:
-    """How many residues of an id modulo SAMPLE_PRIME to keep so that about `cap` of the rows `where` selects
-    are read (all of them: SAMPLE_PRIME). Ids are given in order, so the residues spread evenly over time."""
-    total = db.scalar(select(func.count()).where(where)) or 0
-    return min(SAMPLE_PRIME, -(-SAMPLE_PRIME * cap // max(total, 1)))
+def _read():
+    """Beside each group of a sampled query: how many rows the sample read in all (before any LIMIT)."""
+    return func.sum(func.count()).over().label("read")
+
+
+def _scaled(frame: pd.DataFrame, total: int, keep: int, column: str = "count") -> pd.DataFrame:
+    """A sampled query's counts scaled to `total` rows by the share the sample read (its "read" column,
+    dropped), rounded; the column "sampled" says whether they are estimates."""
+    if keep < SAMPLE_PRIME and len(frame):
+        frame[column] = (frame[column] * total / frame["read"]).round()
+    frame[column] = frame[column].astype(int)
+    return frame.drop(columns="read").assign(sampled=keep < SAMPLE_PRIME)
+
+
+def _replies_of(db, start: float, end: float, statuses) -> int:
+    """How many replies of the period have one of `statuses`, from the hourly counts (whole hours)."""
+    return db.scalar(select(func.sum(ReplyCount.count)).where(
+        ReplyCount.hour >= int(start // HOUR), ReplyCount.hour < -int(-end // HOUR),
+        ReplyCount.status.in_(statuses))) or 0
 
 
 def _normalised(column):
@@ -151,16 +172,21 @@ def _question_id(reply):
 
 def unanswered(sessions, start: float, end: float, limit: int = 20) -> pd.DataFrame:
     """The questions whose reply was refused or handed off, grouped by their text without case and without
-    the spaces and punctuation around it, most frequent first: columns question (one of its wordings), count,
-    last (epoch of the last reply)."""
-    replies = (select(_question_id(Message).label("qid"), Message.created)
-               .where(_replies(start, end), Message.status.in_(UNANSWERED)).subquery())
-    asked = aliased(Message)
-    key = _normalised(asked.text)
-    query = (select(func.min(asked.text), func.count().label("n"), func.max(replies.c.created))
-             .join(asked, asked.id == replies.c.qid).group_by(key).order_by(desc("n")).limit(limit))
+    the spaces and punctuation around it, most frequent first. Finding each reply's question costs a lookup,
+    so above UNANSWERED_SAMPLE such replies in the period a uniform sample of about that many is read and
+    the counts are scaled up, as for the topics. Columns question (one of its wordings), count, last (epoch
+    of the last reply read), sampled."""
     with sessions() as db:
-        return _frame(db, query, ["question", "count", "last"])
+        total = _replies_of(db, start, end, UNANSWERED)
+        keep = sample_residues(total, UNANSWERED_SAMPLE)
+        replies = (select(_question_id(Message).label("qid"), Message.created)
+                   .where(_replies(start, end), Message.status.in_(UNANSWERED), Message.id % SAMPLE_PRIME < keep)
+                   .subquery())
+        asked = aliased(Message)
+        query = (select(func.min(asked.text), func.count().label("n"), func.max(replies.c.created), _read())
+                 .join(asked, asked.id == replies.c.qid).group_by(_normalised(asked.text)).order_by(desc("n"))
+                 .limit(limit))
+        return _scaled(frame_of(db, query, ["question", "count", "last", "read"]), total, keep)
 
 
 def ratings_by_domain(sessions, start: float, end: float) -> pd.DataFrame:
@@ -170,7 +196,7 @@ def ratings_by_domain(sessions, start: float, end: float) -> pd.DataFrame:
              .where(Feedback.created >= start, Feedback.created < end)
              .group_by(Message.domain, rating).order_by(Message.domain, rating))
     with sessions() as db:
-        return _frame(db, query, ["domain", "rating", "count"])
+        return frame_of(db, query, ["domain", "rating", "count"])
 
 
 def worst_rated(sessions, start: float, end: float, limit: int = 20) -> pd.DataFrame:
@@ -190,88 +216,5 @@ def worst_rated(sessions, start: float, end: float, limit: int = 20) -> pd.DataF
                     rated.c.comment).select_from(rated).join(Message, Message.id == rated.c.id)
              .order_by(rated.c.down.desc(), rated.c.last.desc()))
     with sessions() as db:
-        frame = _frame(db, query, ["created", "domain", "question", "answer", "down", "up", "comment"])
+        frame = frame_of(db, query, ["created", "domain", "question", "answer", "down", "up", "comment"])
     return frame.fillna({"question": "", "comment": ""})
-
-
-def orders_by(sessions, start: float, end: float, district: str, group: str) -> pd.DataFrame:
-    """Work orders filed in the period per `group` ("department", "district" or "kind") and current state:
-    columns <group>, state, count."""
-    column = getattr(WorkOrder, group)
-    query = (select(column, WorkOrder.state, func.count()).where(_orders(start, end, district))
-             .group_by(column, WorkOrder.state).order_by(column, WorkOrder.state))
-    with sessions() as db:
-        return _frame(db, query, [group, "state", "count"])
-
-
-def overdue(sessions, now: float, district: str, limit: int = 50) -> pd.DataFrame:
-    """The open work orders past their due time at `now`, whenever filed (a state now, not a period), most
-    overdue first: columns number, department, district, state, due, hours_over."""
-    query = (select(WorkOrder.number, WorkOrder.department, WorkOrder.district, WorkOrder.state, WorkOrder.due,
-                    ((now - WorkOrder.due) / 3600.0).label("hours"))
-             .where(WorkOrder.state.in_(OPEN_STATES), WorkOrder.due < now,
-                    *([WorkOrder.district == district] if district else []))
-             .order_by(WorkOrder.due, WorkOrder.number).limit(limit))
-    with sessions() as db:
-        frame = _frame(db, query, ["number", "department", "district", "state", "due", "hours_over"])
-    return frame.round({"hours_over": 1})
-
-
-def overdue_by_department(sessions, now: float, district: str) -> pd.DataFrame:
-    """How many open work orders are past their due time at `now`, per department: columns department, count."""
-    query = (select(WorkOrder.department, func.count().label("n"))
-             .where(WorkOrder.state.in_(OPEN_STATES), WorkOrder.due < now,
-                    *([WorkOrder.district == district] if district else []))
-             .group_by(WorkOrder.department).order_by(desc("n"), WorkOrder.department))
-    with sessions() as db:
-        return _frame(db, query, ["department", "count"])
-
-
-def _history_events(db):
-    """The work orders' history events as a table, with each event's state and time (SQLite's json_each,
-    PostgreSQL's json_array_elements)."""
-    if db.get_bind().dialect.name == "postgresql":
-        events = func.json_array_elements(WorkOrder.history).table_valued("value").alias("event")
-        return events, events.c.value.op("->>")("state"), cast(events.c.value.op("->>")("at"), Float)
-    events = func.json_each(WorkOrder.history).table_valued("value").alias("event")
-    return events, func.json_extract(events.c.value, "$.state"), func.json_extract(events.c.value, "$.at")
-
-
-def _medians(values) -> object:
-    """Per department, the median of `values` (columns department, hours; NULL hours left out) by window
-    functions: the middle row, or the mean of the two middle rows. Also how many values."""
-    order = values.c.hours.nulls_last()  # the n values first; a NULL is not counted
-    ranked = select(values.c.department, values.c.hours,
-                    func.row_number().over(partition_by=values.c.department, order_by=order).label("rn"),
-                    func.count(values.c.hours).over(partition_by=values.c.department).label("n")).subquery()
-    return (select(ranked.c.department, func.avg(ranked.c.hours), func.max(ranked.c.n))
-            .where(ranked.c.rn * 2 >= ranked.c.n, ranked.c.rn * 2 <= ranked.c.n + 2).group_by(ranked.c.department))
-
-
-def response_times(sessions, start: float, end: float, district: str) -> pd.DataFrame:
-    """Per department, of the work orders filed in the period: the median hours to the first response (the
-    first in_progress or resolved event of the history), to closing (a closed order's last change is its
-    closing) and the department's limit in hours. The first response needs each history's JSON (a few
-    microseconds an order): above RESPONSE_SAMPLE orders in the period it is read from a uniform sample of
-    about that many (id modulo a prime). The state is tested in the selected value, not in the WHERE clause,
-    so that SQLite walks the period on the created index rather than every order of a state.
-    Columns department, first_response_h, closed, close_h, limit_h, sampled."""
-    period = _orders(start, end, district)
-    with sessions() as db:
-        events, state, at = _history_events(db)
-        keep = _sample(db, period, RESPONSE_SAMPLE)
-        answered = select(func.min(at)).select_from(events).where(state.in_(RESPONDED)).correlate(WorkOrder)
-        hours = (answered.scalar_subquery() - WorkOrder.created) / 3600.0
-        first = (select(WorkOrder.department, hours.label("hours"))
-                 .where(period, WorkOrder.id % SAMPLE_PRIME < keep)
-                 .cte("first_response").prefix_with("MATERIALIZED"))  # each history parsed once
-        hours = case((WorkOrder.state == "closed", (WorkOrder.updated - WorkOrder.created) / 3600.0))
-        closed = select(WorkOrder.department, hours.label("hours")).where(period).subquery()
-        responded = _frame(db, _medians(first), ["department", "first_response_h", "sampled_n"])
-        done = _frame(db, _medians(closed), ["department", "close_h", "closed"])
-    frame = responded.drop(columns="sampled_n").merge(done, on="department", how="outer")
-    limits = {key: float(d["hours"]) for key, d in departments().items()}
-    frame["limit_h"] = frame["department"].map(limits)
-    frame = frame.fillna({"closed": 0}).astype({"closed": int}).assign(sampled=keep < SAMPLE_PRIME)
-    columns = ["department", "first_response_h", "closed", "close_h", "limit_h", "sampled"]
-    return frame[columns].round(1).sort_values("department", ignore_index=True)

@@ -1,4 +1,5 @@
-"""SQLAlchemy models and the session factory: sessions, messages, the seed tables, bookings, tickets.
+"""SQLAlchemy models: sessions, messages, the seed tables, bookings, tickets, work orders, staff, the audit
+log (assistant.services.database opens a database with them).
 
 Nothing here holds a phone or ID number in the clear: phones are stored as a keyed hash (to check
 "the phone given for this booking") plus a masked form for display.
@@ -8,14 +9,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from pathlib import Path
 
-from sqlalchemy import (JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine,
-                        event, inspect)
-from sqlalchemy import text as sql
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
-
-BUSY_TIMEOUT = 15.0  # seconds a SQLite statement waits for another writer's lock before "database is locked"
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
@@ -52,6 +48,23 @@ class Message(Base):
     created: Mapped[float] = mapped_column(Float, default=time.time, index=True)
     domain: Mapped[str] = mapped_column(String(32), default="", index=True)  # guide folder or skill area
     kind: Mapped[str] = mapped_column(String(32), default="")  # the emergency kind, on emergency replies
+    copied: Mapped[bool] = mapped_column(Boolean, default=False)  # a copy of an earlier turn (openai_compat)
+
+
+HOUR = 3600
+
+
+class ReplyCount(Base):
+    """How many replies each UTC hour had, per domain, status and emergency kind: the dashboard's daily
+    charts add up these few rows (some thousands a month) instead of reading every message. Kept in the
+    same transaction as each reply (assistant.services.database); built from the messages when the table is new."""
+
+    __tablename__ = "reply_counts"
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True)  # epoch seconds // HOUR
+    domain: Mapped[str] = mapped_column(String(32), primary_key=True, default="")
+    status: Mapped[str] = mapped_column(String(16), primary_key=True, default="")
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True, default="")
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Thread(Base):
@@ -167,62 +180,6 @@ class Feedback(Base):
     helpful: Mapped[bool] = mapped_column(Boolean)
     comment: Mapped[str] = mapped_column(Text, default="")
     created: Mapped[float] = mapped_column(Float, default=time.time)
-
-
-def make_session_factory(url: str, *, busy_timeout: float = BUSY_TIMEOUT) -> sessionmaker:
-    """An engine for `url` with the tables created; SQLite gets WAL and waits `busy_timeout` s for a lock."""
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": busy_timeout, "check_same_thread": False})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
-    Base.metadata.create_all(engine)
-    _add_new_columns(engine)
-    _append_only(engine, "audit_log")
-    return sessionmaker(engine, expire_on_commit=False)
-
-
-def _add_new_columns(engine) -> None:
-    """Columns and indexes added to a table after its first release are added to an older database too
-    (`create_all` makes missing tables only); each column with its default, so old rows stay valid."""
-    have = inspect(engine)
-    for table in Base.metadata.sorted_tables:
-        present = {c["name"] for c in have.get_columns(table.name)}
-        with engine.begin() as connection:
-            for column in table.columns:
-                if column.name not in present:
-                    connection.execute(sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} "
-                                           f"{column.type.compile(engine.dialect)}{_default(column)}"))
-                if column.index:
-                    connection.execute(sql(f"CREATE INDEX IF NOT EXISTS ix_{table.name}_{column.name} "
-                                           f"ON {table.name} ({column.name})"))
-
-
-def _append_only(engine, table: str) -> None:
-    """The database itself refuses to change or delete a row of `table` (SQLite triggers, PostgreSQL rules)."""
-    with engine.begin() as connection:
-        for verb in ("UPDATE", "DELETE"):
-            if engine.dialect.name == "sqlite":
-                connection.execute(sql(f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                                       f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"))
-            elif engine.dialect.name == "postgresql":
-                connection.execute(sql(f"CREATE OR REPLACE RULE {table}_no_{verb.lower()} AS ON {verb} TO {table} "
-                                       "DO INSTEAD NOTHING"))
-
-
-def _default(column) -> str:
-    value = column.default.arg if column.default is not None and not callable(column.default.arg) else None
-    if value is None:
-        return ""
-    return f" DEFAULT '{value}'" if isinstance(value, str) else f" DEFAULT {int(value) if isinstance(value, bool) else value}"
 
 
 class WorkOrder(Base):

@@ -1,5 +1,6 @@
 """The OpenAI-compatible API, driven by the official `openai` client against a real server."""
 
+import time
 from dataclasses import replace
 
 import httpx
@@ -7,6 +8,8 @@ import openai
 import pytest
 
 from assistant.channels.api import create_app
+from assistant.services import dashboard
+from assistant.services.db import Message
 from tests.live import serve_in_thread
 
 pytestmark = pytest.mark.integration
@@ -95,7 +98,7 @@ def test_rate_limit_per_user(small_assistant):
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_a_stateless_client_continues_the_conversation_it_sends(server, stream):
+def test_a_stateless_client_continues_the_conversation_it_sends(server, small_assistant, stream):
     api = client(server)
 
     def complete(messages):
@@ -116,6 +119,13 @@ def test_a_stateless_client_continues_the_conversation_it_sends(server, stream):
     _, stranger = complete([{"role": "user", "content": "护照需要什么材料"}, {"role": "assistant", "content": "别的回答"},
                             {"role": "user", "content": "那要多少钱？"}])
     assert stranger["status"] != "answered"
+    # each continuation copied the first turn into its own session; the dashboard counts the four questions once
+    sessions, tz = small_assistant.sessions, small_assistant.settings.timezone
+    with sessions() as db:
+        assert db.query(Message).filter_by(role="assistant").count() == 6
+    period = dashboard.last_days(1, tz, time.time())
+    assert dashboard.questions_per_day(sessions, *period, tz)["count"].sum() == 4
+    assert dashboard.top_topics(sessions, *period)["count"].sum() == 3
 
 
 def test_guide_links_are_absolute_with_a_public_url(small_assistant):

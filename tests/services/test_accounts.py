@@ -10,7 +10,8 @@ from sqlalchemy.exc import DBAPIError
 
 from assistant.services import accounts, audit
 from assistant.services.access import DOORS, ROLES, Principal, allowed, sees_order, sees_transcript
-from assistant.services.db import StaffAccount, StaffCredential, make_session_factory
+from assistant.services.database import make_session_factory
+from assistant.services.db import StaffAccount, StaffCredential
 
 DEPARTMENTS = {"urban-management", "housing"}
 PASSWORD = "长城 correct horse 9"

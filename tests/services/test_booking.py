@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from assistant.services import booking, clinic_match
-from assistant.services.db import Booking, Department, Doctor, Slot, make_session_factory
+from assistant.services.database import make_session_factory
+from assistant.services.db import Booking, Department, Doctor, Slot
 from assistant.services.seeds import ensure_slots, load_seeds
 
 pytestmark = pytest.mark.integration

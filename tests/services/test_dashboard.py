@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import time
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -9,8 +10,9 @@ import gradio as gr
 import pytest
 from sqlalchemy import insert
 
-from assistant.services import dashboard
-from assistant.services.db import Conversation, Feedback, Message, WorkOrder, make_session_factory
+from assistant.services import dashboard, dashboard_orders
+from assistant.services.database import make_session_factory, rebuild_reply_counts
+from assistant.services.db import Conversation, Feedback, Message, ReplyCount, WorkOrder
 from assistant.channels import staff_dashboard
 
 pytestmark = pytest.mark.integration
@@ -141,35 +143,35 @@ def test_ratings_per_domain_and_the_worst_rated_answers(sessions):
 def test_work_orders_by_department_and_district_with_the_district_filter(sessions):
     orders(sessions)
     start, end = period()
-    assert rows(dashboard.orders_by(sessions, start, end, "", "department"), "department", "state", "count") == [
+    assert rows(dashboard_orders.orders_by(sessions, start, end, "", "department"), "department", "state", "count") == [
         ("public-security", "dispatched", 1), ("transport", "dispatched", 1),
         ("urban-management", "closed", 2), ("urban-management", "in_progress", 1)]
-    north = dashboard.orders_by(sessions, start, end, "江北区", "department")
+    north = dashboard_orders.orders_by(sessions, start, end, "江北区", "department")
     assert rows(north, "department", "state", "count") == [
         ("public-security", "dispatched", 1), ("transport", "dispatched", 1), ("urban-management", "closed", 1)]
-    assert rows(dashboard.orders_by(sessions, start, end, "", "district"), "district", "state", "count") == [
+    assert rows(dashboard_orders.orders_by(sessions, start, end, "", "district"), "district", "state", "count") == [
         ("", "in_progress", 1), ("江北区", "closed", 1), ("江北区", "dispatched", 2), ("江南区", "closed", 1)]
 
 
 def test_overdue_is_open_and_past_due_now_whenever_filed(sessions):
     orders(sessions)
     now = period()[1]
-    late = dashboard.overdue(sessions, now, "")
+    late = dashboard_orders.overdue(sessions, now, "")
     assert late["number"].tolist() == ["E", "D"]  # longest overdue first; E was filed before the period
     assert late["hours_over"].iloc[1] == pytest.approx(23.5)
-    assert rows(dashboard.overdue_by_department(sessions, now, ""), "department", "count") == [("public-security", 2)]
-    assert dashboard.overdue(sessions, now, "江北区")["number"].tolist() == ["D"]
-    assert dashboard.overdue(sessions, at(2, 0), "")["number"].tolist() == ["E"]
+    assert rows(dashboard_orders.overdue_by_department(sessions, now, ""), "department", "count") == [("public-security", 2)]
+    assert dashboard_orders.overdue(sessions, now, "江北区")["number"].tolist() == ["D"]
+    assert dashboard_orders.overdue(sessions, at(2, 0), "")["number"].tolist() == ["E"]
 
 
 def test_median_times_to_first_response_and_to_close_against_the_limit(sessions):
     orders(sessions)
     start, end = period()
-    found = dashboard.response_times(sessions, start, end, "").set_index("department")
+    found = dashboard_orders.response_times(sessions, start, end, "").set_index("department")
     urban = found.loc["urban-management"]
     assert (urban.first_response_h, urban.close_h, urban.closed, urban.limit_h) == (4.0, 30.0, 2, 72.0)
     assert found.loc["transport"].isna().first_response_h and found.loc["transport"].closed == 0
-    north = dashboard.response_times(sessions, start, end, "江北区").set_index("department").loc["urban-management"]
+    north = dashboard_orders.response_times(sessions, start, end, "江北区").set_index("department").loc["urban-management"]
     assert (north.first_response_h, north.close_h, north.closed) == (2.0, 20.0, 1)
     assert not found["sampled"].any()
 
@@ -181,11 +183,64 @@ def test_topics_above_the_cap_are_estimated_from_a_uniform_sample(sessions, monk
     replies = [dict(session_id="s", role="assistant", text="答", status="answered", citations=cite[i % 3 == 2],
                     created=at(1, 9) + i, domain="tax") for i in range(6000)]
     with sessions.begin() as db:
-        db.execute(insert(Message), replies)
+        db.execute(insert(Message), replies)  # raw rows, as a bulk load writes them: their counts are rebuilt after
+    rebuild_reply_counts(sessions.kw["bind"])
     monkeypatch.setattr(dashboard, "TOPIC_SAMPLE", 1500)
     found = dashboard.top_topics(sessions, *period())
     assert found["sampled"].all() and found["title"].tolist() == ["个税", "发票"]
     assert found["count"].tolist() == pytest.approx([4000, 2000], rel=0.1)
+
+
+def test_unanswered_questions_above_the_cap_are_estimated_from_a_uniform_sample(sessions, monkeypatch):
+    with sessions.begin() as db:
+        for i in range(3000):  # every third is "帮我写诗", the rest one question in two wordings
+            add_turn(db, f"s{i % 50}", at(2, 9) + 10 * i, ["深圳公积金", "深圳公积金？", "帮我写诗"][i % 3],
+                     status="refused" if i % 2 else "handoff", domain="guide_qa")
+    exact = dashboard.unanswered(sessions, *period())
+    assert exact["count"].tolist() == [2000, 1000] and not exact["sampled"].any()
+    monkeypatch.setattr(dashboard, "UNANSWERED_SAMPLE", 600)
+    found = dashboard.unanswered(sessions, *period())
+    assert found["sampled"].all() and found["question"].str.strip("？").tolist() == ["深圳公积金", "帮我写诗"]
+    assert found["count"].tolist() == pytest.approx([2000, 1000], rel=0.1)
+
+
+def test_response_and_closing_times_above_the_cap_come_from_a_uniform_sample(sessions, monkeypatch):
+    with sessions.begin() as db:  # 800 orders: an answer after 2 h, closed after 10 h; every fourth after 6 h and 30 h
+        for i in range(800):
+            slow = i % 4 == 0
+            order(db, f"N{i}", "transport", "江北区", at(1, 8) + 60 * i, 72, ("in_progress", 6 if slow else 2),
+                  ("closed", 30 if slow else 10))
+    monkeypatch.setattr(dashboard_orders, "RESPONSE_SAMPLE", 200)
+    found = dashboard_orders.response_times(sessions, *period(), "").set_index("department").loc["transport"]
+    assert found.sampled and found.closed == pytest.approx(800, rel=0.15)
+    assert (found.first_response_h, found.close_h) == (2.0, 10.0)  # the medians of a sample of a 3:1 mix
+
+
+def test_the_hourly_reply_counts_follow_every_stored_reply_and_are_built_for_an_older_database(tmp_path):
+    path = tmp_path / "older.db"
+    sessions = make_session_factory(f"sqlite:///{path}")
+    history(sessions)
+    engine = sessions.kw["bind"]
+    with engine.connect() as connection:
+        replies = connection.exec_driver_sql("SELECT count(*) FROM messages WHERE role = 'assistant'").scalar()
+        counted = connection.exec_driver_sql("SELECT sum(count) FROM reply_counts").scalar()
+    assert replies == counted == 11
+    before = dashboard.questions_per_day(sessions, *period(), TZ)
+    with engine.begin() as connection:  # a database from before the counts: the table does not exist
+        connection.exec_driver_sql("DROP TABLE reply_counts")
+    engine.dispose()
+    reopened = make_session_factory(f"sqlite:///{path}")
+    assert dashboard.questions_per_day(reopened, *period(), TZ).equals(before)
+    with reopened() as db:
+        assert db.query(ReplyCount).filter_by(domain="emergency", status="emergency", kind="fire").count() == 2
+
+
+def test_a_turn_the_assistant_answers_is_counted_on_the_dashboard_at_once(small_assistant):
+    tz = small_assistant.settings.timezone
+    small_assistant.ask("我要办护照需要什么材料")
+    small_assistant.ask("I need a passport, what documents?")
+    found = dashboard.questions_per_day(small_assistant.sessions, *dashboard.last_days(1, tz, time.time()), tz)
+    assert found["count"].sum() == 2
 
 
 def test_an_empty_database_gives_empty_charts(sessions):
@@ -194,8 +249,8 @@ def test_an_empty_database_gives_empty_charts(sessions):
               dashboard.top_topics(sessions, start, end), dashboard.unanswered(sessions, start, end),
               dashboard.ratings_by_domain(sessions, start, end), dashboard.worst_rated(sessions, start, end),
               dashboard.emergencies_per_day(sessions, start, end, TZ),
-              dashboard.orders_by(sessions, start, end, "", "district"), dashboard.overdue(sessions, end, ""),
-              dashboard.overdue_by_department(sessions, end, ""), dashboard.response_times(sessions, start, end, "")]
+              dashboard_orders.orders_by(sessions, start, end, "", "district"), dashboard_orders.overdue(sessions, end, ""),
+              dashboard_orders.overdue_by_department(sessions, end, ""), dashboard_orders.response_times(sessions, start, end, "")]
     assert all(f.empty for f in frames)
     assert list(frames[0].columns) == ["day", "domain", "count"]
 

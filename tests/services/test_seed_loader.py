@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from assistant import Assistant
-from assistant.services.db import Application, Department, Doctor, Hospital, Slot, make_session_factory
+from assistant.services.database import make_session_factory
+from assistant.services.db import Application, Department, Doctor, Hospital, Slot
 from assistant.services.seeds import BOOKING_DAYS, ensure_slots, load_seeds, read
 
 pytestmark = pytest.mark.integration
