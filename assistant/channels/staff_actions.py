@@ -191,6 +191,21 @@ class StaffActions:
         lines.append(self.run_reindex(lang, progress, who.name))
         return "\n".join(lines), None
 
+    @staticmethod
+    def pick_file(event: gr.SelectData) -> str:
+        """The path of the guide whose row was clicked, for the delete box."""
+        return str((event.row_value or [""])[0])
+
+    def do_delete(self, signed_in, path, request: gr.Request, progress=gr.Progress()):
+        who = self.require(signed_in, request, "guides")
+        lang, path = browser_lang(request), (path or "").strip()
+        try:
+            kept = staff.delete_guide(self.assistant, path, actor=who.name)
+        except staff.StaffError as exc:
+            return f"- {html.escape(t('refused', lang, name=path, reason=str(exc)))}", path
+        note = f"- {html.escape(t('deleted', lang, path=path, kept=kept))}"
+        return note + "\n" + self.run_reindex(lang, progress, who.name), ""
+
     def do_reindex(self, signed_in, request: gr.Request, progress=gr.Progress()):
         who = self.require(signed_in, request, "guides")
         return self.run_reindex(browser_lang(request), progress, who.name)
@@ -217,6 +232,7 @@ class StaffActions:
             return ""
         if not sees_transcript(who, found["claimed_by"]):
             return t("claim_to_read", lang)
+        audit.record(self.assistant.sessions, actor=who.name, action="read_transcript", target=ticket)
         return "\n\n".join(f"**{t('role_' + m['role'], lang)}**: {html.escape(m['text'])}"
                            for m in found["transcript"])
 

@@ -92,6 +92,16 @@ def add_staff_routes(app: FastAPI, assistant, door) -> None:
             raise HTTPException(400, str(exc)) from None
         return {"path": path, "report": report.as_json()}
 
+    @app.delete("/api/staff/files/{path:path}", tags=["staff"])
+    def delete(path: str, who: Principal = door("guides")):
+        """Take a guide out of knowledge/ (kept under CITYDESK_HOME/deleted/), then re-index."""
+        try:
+            kept = staff.delete_guide(assistant, path, actor=who.name)
+            report = staff.reindex(assistant, actor=who.name)
+        except staff.StaffError as exc:
+            raise HTTPException(404 if str(exc).startswith("no guide") else 503, str(exc)) from None
+        return {"path": path, "kept": kept, "report": report.as_json()}
+
     @app.post("/api/staff/reindex", tags=["staff"])
     def reindex(who: Principal = door("guides")):
         try:
@@ -103,7 +113,12 @@ def add_staff_routes(app: FastAPI, assistant, door) -> None:
     def tickets(status: str = "open,claimed", who: Principal = door("tickets")):
         """The queue; an agent reads the transcript only of the tickets it claimed."""
         items = staff.tickets(assistant, tuple(s.strip() for s in status.split(",")))
-        return [i if sees_transcript(who, i["claimed_by"]) else {**i, "transcript": None} for i in items]
+        shown = [i if sees_transcript(who, i["claimed_by"]) else {**i, "transcript": None} for i in items]
+        read = [i["number"] for i in shown if i["transcript"] is not None]
+        if read:
+            audit.record(assistant.sessions, actor=who.name, action="read_transcript", target=",".join(read)[:200],
+                         detail=f"{len(read)} over the API")
+        return shown
 
     @app.post("/api/staff/tickets/{number}/{action}", tags=["staff"])
     def ticket_action(number: str, action: str, body: TicketAction, who: Principal = door("tickets")):

@@ -25,8 +25,8 @@ LABELS = ("staff_title", "staff_token", "staff_sign_in", "staff_name", "tab_guid
           "upload_files", "upload_domain", "upload_button", "reindex_button", "tickets_refresh", "ticket_number",
           "claim_button", "close_button", "transcript", "gaps_refresh", "gaps_intro", "staff_disabled", "tab_orders",
           "orders_department", "orders_state", "orders_refresh", "order_number", "order_target", "order_reassign",
-          "order_start", "order_reply_text", "order_reply", "order_close", "files_filter", "sign_in_link",
-          "tab_audit", "audit_actor", "audit_action", "audit_refresh", "audit_export")
+          "order_start", "order_reply_text", "order_reply", "order_close", "files_filter", "delete_path", "delete_button",
+          "sign_in_link", "tab_audit", "audit_actor", "audit_action", "audit_refresh", "audit_export")
 I18N = gr.I18n(**{lang: {**{key: render(key, lang, file="web") for key in LABELS}, **staff_dashboard.labels(lang)}
                    for lang in ("zh", "en")})
 STAFF_CSS = """
@@ -84,8 +84,11 @@ def _guides_tab(assistant) -> dict:
         file_filter = gr.Textbox(label=i18n("files_filter"), max_lines=1, elem_id="cd-files-filter")
         files = gr.Dataframe(interactive=False, wrap=True, elem_id="cd-files",
                              column_widths=["24%", "8%", "32%", "22%", "6%", "8%"])
+        with gr.Row(equal_height=True):
+            delete_path = gr.Textbox(label=i18n("delete_path"), max_lines=1, elem_id="cd-delete-path", scale=3)
+            delete = gr.Button(i18n("delete_button"), variant="stop", elem_id="cd-delete", scale=1)
     return dict(tab_guides=tab_guides, uploads=uploads, domain=domain, upload=upload, reindex=reindex, guides_note=guides_note,
-                file_filter=file_filter, files=files)
+                file_filter=file_filter, files=files, delete_path=delete_path, delete=delete)
 
 
 def _tickets_tab() -> dict:
@@ -176,6 +179,9 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, actions: StaffActions) -> None:
     ui.reindex.click(actions.do_reindex, ui.authed, ui.guides_note, **PRIVATE).then(
         actions.show_files, [ui.authed, ui.file_filter], [ui.files, ui.domain], **PRIVATE)
     ui.file_filter.change(actions.show_files, [ui.authed, ui.file_filter], [ui.files, ui.domain], **PRIVATE)
+    ui.files.select(actions.pick_file, None, ui.delete_path, **PRIVATE)
+    ui.delete.click(actions.do_delete, [ui.authed, ui.delete_path], [ui.guides_note, ui.delete_path], **PRIVATE).then(
+        actions.show_files, [ui.authed, ui.file_filter], [ui.files, ui.domain], **PRIVATE)
     ui.tickets_refresh.click(actions.show_tickets, ui.authed, [ui.tickets, ui.number], **PRIVATE)
     ui.number.change(actions.show_transcript, [ui.authed, ui.number], ui.transcript, **PRIVATE)
     for button, action in ((ui.claim, "claim"), (ui.close, "close")):

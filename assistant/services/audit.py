@@ -14,7 +14,7 @@ from assistant.safety import guardrails
 from assistant.services.db import AuditEntry
 
 # what is recorded, for the admin page's filter
-ACTIONS = ("sign_in", "sign_in_failed", "sign_out", "claim", "close", "reveal_contact", "read_transcript",
+ACTIONS = ("sign_in", "sign_in_failed", "sign_out", "claim", "close", "read_transcript",
            "reassign", "start", "reply", "close_order", "upload", "delete", "reindex", "account_add",
            "account_passwd", "account_disable", "account_enable", "token_add", "token_revoke")
 LIMIT = 500

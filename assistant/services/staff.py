@@ -1,4 +1,4 @@
-"""Staff operations shared by the staff page and the HTTP API: uploads, re-indexing, tickets, gaps, stats.
+"""Staff operations shared by the staff page and the HTTP API: uploads, deletions, re-indexing, tickets, gaps.
 
 An upload gets the same checks as ingestion (type, size, content: `knowledge.load.load`) before
 it is written, and it can only land in `knowledge/<domain>/<name>`: names with a path in them,
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -89,6 +90,24 @@ def save_upload(assistant, *, filename: str, data: bytes, domain: str, actor: st
     os.replace(part, target)
     audit.record(assistant.sessions, actor=actor, action="upload", target=f"{domain}/{name}", detail=f"{len(data)} bytes")
     return f"{domain}/{name}"
+
+
+def delete_guide(assistant, path: str, *, actor: str = "") -> str:
+    """Take the guide at knowledge/`path` out of the folder (the next re-index drops its passages) and keep it
+    under CITYDESK_HOME/deleted/<time>/`path`, so a deletion made by mistake loses nothing. Returns where it is
+    kept, relative to CITYDESK_HOME; StaffError when `path` is not a guide file inside the knowledge folder."""
+    root = assistant.settings.knowledge.resolve()
+    parts = Path(path or "").parts
+    target = root.joinpath(*parts)
+    if (not parts or any(p in ("..", ".") or p.startswith(".") for p in parts) or target.is_symlink()
+            or not target.is_file() or not target.resolve().is_relative_to(root)):
+        raise StaffError(f"no guide {path!r} in the knowledge folder")
+    kept = Path("deleted") / f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}" / Path(*parts)
+    (assistant.settings.home / kept).parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(target, assistant.settings.home / kept)
+    audit.record(assistant.sessions, actor=actor, action="delete", target=Path(*parts).as_posix(),
+                 detail=f"kept at {kept.as_posix()}")
+    return kept.as_posix()
 
 
 def reindex(assistant, *, progress: Callable[[int, int], None] | None = None, wait: float = 120.0,

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from assistant.services import staff
+from assistant.services import audit, staff
 from assistant.channels.api import create_app
 from assistant.channels.staff_views import files_table, gaps_markdown, reason_text, tickets_table
 from tests.live import serve_in_thread
@@ -72,6 +72,43 @@ def test_uploaded_guide_is_answered_after_reindex(small_assistant):
     reply = small_assistant.ask("养狗登记要多少钱")
     assert reply.citations[0].doc == "pets/dog.md" and "50元" in reply.text
     assert {"path": "pets/dog.md", "status": "indexed"}.items() <= staff.files(small_assistant)[-1].items()
+
+
+def test_a_deleted_guide_is_no_longer_answered_and_is_kept_for_restoring(small_assistant):
+    staff.save_upload(small_assistant, filename="dog.md", data=DOG.encode(), domain="pets")
+    staff.reindex(small_assistant)
+    assert small_assistant.ask("养狗登记要多少钱").citations[0].doc == "pets/dog.md"
+    kept = staff.delete_guide(small_assistant, "pets/dog.md", actor="editor1")
+    assert not (small_assistant.settings.knowledge / "pets" / "dog.md").exists()
+    assert (small_assistant.settings.home / kept).read_text(encoding="utf-8") == DOG, "nothing is lost"
+    assert staff.reindex(small_assistant).removed == ["pets/dog.md"]
+    assert all(c.doc != "pets/dog.md" for c in small_assistant.ask("养狗登记要多少钱").citations)
+    assert "pets/dog.md" not in {f["path"] for f in staff.files(small_assistant)}
+    row = audit.entries(small_assistant.sessions, action="delete")[0]
+    assert (row["actor"], row["target"], row["detail"]) == ("editor1", "pets/dog.md", f"kept at {kept}")
+
+
+@pytest.mark.parametrize("path", ["pets/cat.md", "../outside.md", "/etc/passwd", "", ".", "permits", "permits/../../x.md",
+                                  "permits/.hidden.md"])
+def test_deleting_something_that_is_not_a_guide_in_the_folder_is_refused(small_assistant, tmp_path, path):
+    (small_assistant.settings.knowledge / "permits" / ".hidden.md").write_text("# hidden", encoding="utf-8")
+    (small_assistant.settings.knowledge.parent / "outside.md").write_text("# outside", encoding="utf-8")
+    before = sorted(p.name for p in small_assistant.settings.knowledge.rglob("*"))
+    with pytest.raises(staff.StaffError, match="no guide"):
+        staff.delete_guide(small_assistant, path)
+    assert sorted(p.name for p in small_assistant.settings.knowledge.rglob("*")) == before
+    assert (small_assistant.settings.knowledge.parent / "outside.md").exists()
+
+
+def test_deleting_through_a_link_out_of_knowledge_is_refused(small_assistant, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "dog.md").write_text(DOG, encoding="utf-8")
+    os.symlink(outside, small_assistant.settings.knowledge / "linked")
+    for path in ("linked/dog.md", "linked"):
+        with pytest.raises(staff.StaffError, match="no guide"):
+            staff.delete_guide(small_assistant, path)
+    assert (outside / "dog.md").exists()
 
 
 def test_tickets_claim_and_close(small_assistant):

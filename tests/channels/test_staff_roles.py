@@ -60,7 +60,7 @@ def test_each_door_opens_for_its_roles_only(server):
         assert client.request(method, path, headers={"Authorization": "Bearer cdt_guess"}).status_code == 401
 
 
-def test_only_editors_and_admins_change_guides(server):
+def test_only_editors_and_admins_change_guides(server, small_assistant):
     client, tokens = server
     for role in ROLES:
         status = client.post("/api/staff/reindex", headers=tokens[role]).status_code
@@ -68,6 +68,16 @@ def test_only_editors_and_admins_change_guides(server):
     upload = client.post("/api/staff/upload", headers=tokens["agent"], data={"domain": "pets"},
                          files={"file": ("dog.md", b"# dog\n\nfee 50", "text/markdown")})
     assert upload.status_code == 403
+    for role in ROLES:
+        if role not in ("admin", "editor"):
+            assert client.delete("/api/staff/files/permits/passport.md", headers=tokens[role]).status_code == 403
+    assert (small_assistant.settings.knowledge / "permits" / "passport.md").exists()
+    assert client.delete("/api/staff/files/permits/nothing.md", headers=tokens["editor"]).status_code == 404
+    deleted = client.delete("/api/staff/files/permits/passport.md", headers=tokens["editor"])
+    assert deleted.status_code == 200 and deleted.json()["report"]["removed"] == ["permits/passport.md"]
+    assert (small_assistant.settings.home / deleted.json()["kept"]).exists()
+    assert "permits/passport.md" not in {f["path"] for f in client.get("/api/staff/files", headers=tokens["admin"]).json()}
+    assert audit.entries(small_assistant.sessions, action="delete")[0]["actor"] == "editor"
 
 
 def test_a_department_sees_and_acts_on_its_own_orders_only(server, small_assistant):
@@ -96,7 +106,7 @@ def test_a_department_sees_and_acts_on_its_own_orders_only(server, small_assista
     assert {("department", "start", own), ("department", "reply", own), ("dispatcher", "reassign", other)} <= done
 
 
-def test_an_agent_reads_only_the_tickets_it_claimed(server):
+def test_an_agent_reads_only_the_tickets_it_claimed(server, small_assistant):
     client, tokens = server
     number = client.post("/api/chat", json={"message": "转人工"}).json()["reply"].split("工单号 ")[1].split("。")[0]
     listed = {t["number"]: t for t in client.get("/api/staff/tickets", headers=tokens["agent"]).json()}
@@ -110,6 +120,8 @@ def test_an_agent_reads_only_the_tickets_it_claimed(server):
     assert admin[number]["transcript"] == mine[number]["transcript"]
     assert client.post(f"/api/staff/tickets/{number}/close", headers=tokens["agent2"], json={}).status_code == 409
     assert client.post(f"/api/staff/tickets/{number}/close", headers=tokens["agent"], json={}).status_code == 200
+    read = [(e["actor"], e["target"]) for e in audit.entries(small_assistant.sessions, action="read_transcript")]
+    assert ("agent", number) in read and ("admin", number) in read and all(a != "agent2" for a, _ in read)
 
 
 def test_a_disabled_account_stops_at_once_over_token_and_cookie(server, small_assistant):

@@ -142,3 +142,19 @@ def test_the_chinese_page_shows_states_in_chinese_and_times_in_the_city_zone(bro
     wait_text(page, "#cd-gaps", "不属于本市办事范围")  # its own group, not filed under a domain
     assert "帮我写一首关于秋天的诗" in page.inner_text("#cd-gaps") and "emergency" not in page.inner_text("#cd-gaps")
     page.context.close()
+
+
+def test_an_editor_deletes_a_guide_by_clicking_its_row(browser, served, small_assistant):  # noqa: F811
+    page = sign_in(browser, served, "editor", locale="en-US")
+    wait_text(page, "#cd-files", "civil_affairs/marriage.md")
+    page.locator("#cd-files span:visible", has_text="civil_affairs/marriage.md").first.click()
+    page.wait_for_function("document.querySelector('#cd-delete-path textarea, #cd-delete-path input').value"
+                           " === 'civil_affairs/marriage.md'", timeout=30_000)
+    page.click("#cd-delete")
+    wait_text(page, "#cd-guides-note", "Deleted: civil_affairs/marriage.md")
+    page.wait_for_function("!document.querySelector('#cd-files').innerText.includes('civil_affairs/marriage.md')",
+                           timeout=TURN_TIMEOUT)
+    assert not (small_assistant.settings.knowledge / "civil_affairs" / "marriage.md").exists()
+    assert list((small_assistant.settings.home / "deleted").rglob("marriage.md")), "kept for restoring"
+    assert "marriage" not in " ".join(c.doc for c in small_assistant.ask("结婚登记要什么材料").citations)
+    page.context.close()
