@@ -27,7 +27,7 @@ from assistant.assistant import Assistant  # noqa: E402
 from assistant.channels.openai_compat import add_openai_routes  # noqa: E402
 from assistant.core.prompts import render  # noqa: E402
 from assistant.channels.ratelimit import BodyLimit, RateLimiter  # noqa: E402
-from assistant.channels.staff_api import add_order_routes, add_staff_routes, staff_guard  # noqa: E402
+from assistant.channels.staff_api import add_guide_routes, add_order_routes, add_staff_routes, staff_guard  # noqa: E402
 from assistant.channels.staff_login import add_login_routes  # noqa: E402
 from assistant.channels.staff_web import I18N, STAFF_CSS, build_staff  # noqa: E402
 from assistant.channels.web import CHAT_CSS, HEAD, THEME, build_chat  # noqa: E402
@@ -207,6 +207,7 @@ def _add_staff_routes(app: FastAPI, assistant: Assistant, token: str, limited, l
                     "create accounts with `citydesk staff add` and unset it")
     door = staff_guard(assistant, token, limited)
     add_staff_routes(app, assistant, door)
+    add_guide_routes(app, assistant, door)
     add_order_routes(app, assistant, door)
     add_login_routes(app, assistant, limiter)
 

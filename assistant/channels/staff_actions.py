@@ -18,7 +18,7 @@ from pathlib import Path
 import gradio as gr
 
 from assistant.channels.staff_api import COOKIE
-from assistant.services import accounts, audit, staff, workorders
+from assistant.services import accounts, audit, guides, staff, workorders
 from assistant.services.access import (LEGACY_ADMIN, TABS, Principal, allowed, order_department, sees_order,
                                        sees_transcript)
 from assistant.channels.staff_views import (files_table, gaps_markdown, orders_html, report_line, state_label, t,
@@ -117,7 +117,7 @@ class StaffActions:
     def show_files(self, signed_in, query, request: gr.Request):
         if not self.quiet(signed_in, request, "guides"):
             return gr.skip(), gr.skip()
-        return files_table(self.assistant, browser_lang(request), query or ""), gr.update(choices=staff.domains(self.assistant))
+        return files_table(self.assistant, browser_lang(request), query or ""), gr.update(choices=guides.domains(self.assistant))
 
     def show_tickets(self, signed_in, request: gr.Request):
         if not self.quiet(signed_in, request, "tickets"):
@@ -168,7 +168,7 @@ class StaffActions:
     def run_reindex(self, lang: str, progress: gr.Progress, actor: str) -> str:
         progress(0, desc="indexing")
         try:
-            report = staff.reindex(self.assistant, actor=actor,
+            report = guides.reindex(self.assistant, actor=actor,
                                    progress=lambda done, total: progress((done, total), desc="embedding"))
         except staff.StaffError as exc:
             return str(exc)
@@ -183,7 +183,7 @@ class StaffActions:
         for path in paths or []:
             name = Path(path).name
             try:
-                saved = staff.save_upload(self.assistant, filename=name, data=Path(path).read_bytes(),
+                saved = guides.save_upload(self.assistant, filename=name, data=Path(path).read_bytes(),
                                           domain=(folder or "").strip(), actor=who.name)
                 lines.append(f"- {html.escape(t('uploaded', lang, path=saved))}")
             except staff.StaffError as exc:
@@ -197,13 +197,23 @@ class StaffActions:
         return str((event.row_value or [""])[0])
 
     def do_delete(self, signed_in, path, request: gr.Request, progress=gr.Progress()):
+        return self._guide_action(signed_in, path, request, progress, lambda path, who: t(
+            "deleted", browser_lang(request), path=path, kept=guides.delete_guide(self.assistant, path, actor=who)))
+
+    def do_release(self, signed_in, path, request: gr.Request, progress=gr.Progress()):
+        def release(path, who):
+            guides.release_guide(self.assistant, path, actor=who)
+            return t("released", browser_lang(request), path=path)
+        return self._guide_action(signed_in, path, request, progress, release)
+
+    def _guide_action(self, signed_in, path, request, progress, run) -> tuple[str, str]:
+        """`run(path, who)` on the chosen guide, then re-index: the note, and the path box (emptied when done)."""
         who = self.require(signed_in, request, "guides")
         lang, path = browser_lang(request), (path or "").strip()
         try:
-            kept = staff.delete_guide(self.assistant, path, actor=who.name)
+            note = f"- {html.escape(run(path, who.name))}"
         except staff.StaffError as exc:
             return f"- {html.escape(t('refused', lang, name=path, reason=str(exc)))}", path
-        note = f"- {html.escape(t('deleted', lang, path=path, kept=kept))}"
         return note + "\n" + self.run_reindex(lang, progress, who.name), ""
 
     def do_reindex(self, signed_in, request: gr.Request, progress=gr.Progress()):

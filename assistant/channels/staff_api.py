@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, Upload
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from assistant.services import accounts, audit, staff, workorders
+from assistant.services import accounts, audit, guides, staff, workorders
 from assistant.services.access import DOORS, LEGACY_ADMIN, Principal, allowed, order_department, sees_order, sees_transcript
 
 COOKIE = "citydesk_staff"
@@ -69,45 +69,13 @@ def actor(who: Principal, named: str) -> str:
 
 
 def add_staff_routes(app: FastAPI, assistant, door) -> None:
-    """Guides, tickets, gaps and the audit log (work orders: add_order_routes)."""
+    """Who am I, tickets, gaps and the audit log (guides: add_guide_routes; work orders: add_order_routes)."""
 
     @app.get("/api/staff/me", tags=["staff"])
     def me(who: Principal = door("")):
         """Who the credentials sign in as, and the doors that role opens."""
         return {"name": who.name, "role": who.role, "department": who.department, "via": who.via,
                 "doors": [d for d in DOORS if allowed(who, d)]}
-
-    @app.get("/api/staff/files", tags=["staff"])
-    def files(who: Principal = door("guides")):
-        return staff.files(assistant)
-
-    @app.post("/api/staff/upload", tags=["staff"], status_code=201)
-    def upload(file: UploadFile = File(...), domain: str = Form(...), who: Principal = door("guides")):
-        """Add or replace a guide in knowledge/<domain>/ (checked like ingestion), then re-index."""
-        data = file.file.read(int(assistant.settings.max_file_mb * 1e6) + 1)
-        try:
-            path = staff.save_upload(assistant, filename=file.filename or "", data=data, domain=domain, actor=who.name)
-            report = staff.reindex(assistant, actor=who.name)
-        except staff.StaffError as exc:
-            raise HTTPException(400, str(exc)) from None
-        return {"path": path, "report": report.as_json()}
-
-    @app.delete("/api/staff/files/{path:path}", tags=["staff"])
-    def delete(path: str, who: Principal = door("guides")):
-        """Take a guide out of knowledge/ (kept under CITYDESK_HOME/deleted/), then re-index."""
-        try:
-            kept = staff.delete_guide(assistant, path, actor=who.name)
-            report = staff.reindex(assistant, actor=who.name)
-        except staff.StaffError as exc:
-            raise HTTPException(404 if str(exc).startswith("no guide") else 503, str(exc)) from None
-        return {"path": path, "kept": kept, "report": report.as_json()}
-
-    @app.post("/api/staff/reindex", tags=["staff"])
-    def reindex(who: Principal = door("guides")):
-        try:
-            return staff.reindex(assistant, actor=who.name).as_json()
-        except staff.StaffError as exc:
-            raise HTTPException(503, str(exc)) from None
 
     @app.get("/api/staff/tickets", tags=["staff"])
     def tickets(status: str = "open,claimed", who: Principal = door("tickets")):
@@ -142,6 +110,52 @@ def add_staff_routes(app: FastAPI, assistant, door) -> None:
         rows = audit.entries(assistant.sessions, actor=actor_name, action=action, limit=100_000)
         return Response(audit.as_csv(rows, lambda at: workorders.when(assistant, at)), media_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="citydesk-audit.csv"'})
+
+
+def add_guide_routes(app: FastAPI, assistant, door) -> None:
+    """The guides: list, upload, delete, release from quarantine, re-index."""
+
+    @app.get("/api/staff/files", tags=["staff"])
+    def files(who: Principal = door("guides")):
+        return guides.files(assistant)
+
+    @app.post("/api/staff/upload", tags=["staff"], status_code=201)
+    def upload(file: UploadFile = File(...), domain: str = Form(...), who: Principal = door("guides")):
+        """Add or replace a guide in knowledge/<domain>/ (checked like ingestion), then re-index."""
+        data = file.file.read(int(assistant.settings.max_file_mb * 1e6) + 1)
+        try:
+            path = guides.save_upload(assistant, filename=file.filename or "", data=data, domain=domain, actor=who.name)
+            report = guides.reindex(assistant, actor=who.name)
+        except staff.StaffError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return {"path": path, "report": report.as_json()}
+
+    @app.delete("/api/staff/files/{path:path}", tags=["staff"])
+    def delete(path: str, who: Principal = door("guides")):
+        """Take a guide out of knowledge/ (kept under CITYDESK_HOME/deleted/), then re-index."""
+        try:
+            kept = guides.delete_guide(assistant, path, actor=who.name)
+            report = guides.reindex(assistant, actor=who.name)
+        except staff.StaffError as exc:
+            raise HTTPException(404 if str(exc).startswith("no guide") else 503, str(exc)) from None
+        return {"path": path, "kept": kept, "report": report.as_json()}
+
+    @app.post("/api/staff/files/{path:path}/release", tags=["staff"])
+    def release(path: str, who: Principal = door("guides")):
+        """Release a guide quarantined for review (an editor has read it), then re-index."""
+        try:
+            guides.release_guide(assistant, path, actor=who.name)
+            report = guides.reindex(assistant, actor=who.name)
+        except staff.StaffError as exc:
+            raise HTTPException(404 if "not a guide quarantined" in str(exc) else 503, str(exc)) from None
+        return {"path": path, "report": report.as_json()}
+
+    @app.post("/api/staff/reindex", tags=["staff"])
+    def reindex(who: Principal = door("guides")):
+        try:
+            return guides.reindex(assistant, actor=who.name).as_json()
+        except staff.StaffError as exc:
+            raise HTTPException(503, str(exc)) from None
 
 
 def add_order_routes(app: FastAPI, assistant, door) -> None:

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import yaml
 
-from assistant.services import staff
+from assistant.services import guides, staff
 from assistant.services import workorders
 from assistant.core.dates import local_minute
 from assistant.core.prompts import PROMPTS_DIR, render
@@ -39,7 +39,7 @@ def files_table(assistant, lang: str, query: str = "") -> dict:
     """The guides the index knows, last changed first, those matching `query` (path, title, status)."""
     tz, wanted = assistant.settings.timezone, query.strip().lower()
     rows = []
-    for f in sorted(staff.files(assistant), key=lambda f: -(f["indexed_at"] or 0.0)):
+    for f in sorted(guides.files(assistant), key=lambda f: -(f["indexed_at"] or 0.0)):
         status = t(f"file_status_{f['status']}", lang)
         if wanted and wanted not in f"{f['path']} {f['title']} {status} {f['status']}".lower():
             continue

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from assistant.services import audit, staff
+from assistant.services import audit, guides
 from assistant.services.access import TABS
 from assistant.knowledge.load import SUPPORTED
 from assistant.core.prompts import render
@@ -25,7 +25,8 @@ LABELS = ("staff_title", "staff_token", "staff_sign_in", "staff_name", "tab_guid
           "upload_files", "upload_domain", "upload_button", "reindex_button", "tickets_refresh", "ticket_number",
           "claim_button", "close_button", "transcript", "gaps_refresh", "gaps_intro", "staff_disabled", "tab_orders",
           "orders_department", "orders_state", "orders_refresh", "order_number", "order_target", "order_reassign",
-          "order_start", "order_reply_text", "order_reply", "order_close", "files_filter", "delete_path", "delete_button",
+          "order_start", "order_reply_text", "order_reply", "order_close", "files_filter", "guide_path", "delete_button",
+          "release_button",
           "sign_in_link", "tab_audit", "audit_actor", "audit_action", "audit_refresh", "audit_export")
 I18N = gr.I18n(**{lang: {**{key: render(key, lang, file="web") for key in LABELS}, **staff_dashboard.labels(lang)}
                    for lang in ("zh", "en")})
@@ -76,7 +77,7 @@ def _guides_tab(assistant) -> dict:
             uploads = gr.File(label=i18n("upload_files"), file_count="multiple",
                               file_types=list(SUPPORTED), elem_id="cd-upload", scale=2)
             with gr.Column(scale=1):
-                domain = gr.Dropdown(staff.domains(assistant), label=i18n("upload_domain"),
+                domain = gr.Dropdown(guides.domains(assistant), label=i18n("upload_domain"),
                                      allow_custom_value=True, elem_id="cd-domain")
                 upload = gr.Button(i18n("upload_button"), variant="primary", elem_id="cd-upload-btn")
                 reindex = gr.Button(i18n("reindex_button"), elem_id="cd-reindex")
@@ -85,10 +86,12 @@ def _guides_tab(assistant) -> dict:
         files = gr.Dataframe(interactive=False, wrap=True, elem_id="cd-files",
                              column_widths=["24%", "8%", "32%", "22%", "6%", "8%"])
         with gr.Row(equal_height=True):
-            delete_path = gr.Textbox(label=i18n("delete_path"), max_lines=1, elem_id="cd-delete-path", scale=3)
+            guide_path = gr.Textbox(label=i18n("guide_path"), max_lines=1, elem_id="cd-guide-path", scale=3)
+            release = gr.Button(i18n("release_button"), elem_id="cd-release", scale=1)
             delete = gr.Button(i18n("delete_button"), variant="stop", elem_id="cd-delete", scale=1)
     return dict(tab_guides=tab_guides, uploads=uploads, domain=domain, upload=upload, reindex=reindex, guides_note=guides_note,
-                file_filter=file_filter, files=files, delete_path=delete_path, delete=delete)
+                file_filter=file_filter, files=files, guide_path=guide_path, delete=delete,
+                release=release)
 
 
 def _tickets_tab() -> dict:
@@ -179,9 +182,10 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, actions: StaffActions) -> None:
     ui.reindex.click(actions.do_reindex, ui.authed, ui.guides_note, **PRIVATE).then(
         actions.show_files, [ui.authed, ui.file_filter], [ui.files, ui.domain], **PRIVATE)
     ui.file_filter.change(actions.show_files, [ui.authed, ui.file_filter], [ui.files, ui.domain], **PRIVATE)
-    ui.files.select(actions.pick_file, None, ui.delete_path, **PRIVATE)
-    ui.delete.click(actions.do_delete, [ui.authed, ui.delete_path], [ui.guides_note, ui.delete_path], **PRIVATE).then(
-        actions.show_files, [ui.authed, ui.file_filter], [ui.files, ui.domain], **PRIVATE)
+    ui.files.select(actions.pick_file, None, ui.guide_path, **PRIVATE)
+    for button, run in ((ui.delete, actions.do_delete), (ui.release, actions.do_release)):
+        button.click(run, [ui.authed, ui.guide_path], [ui.guides_note, ui.guide_path], **PRIVATE).then(
+            actions.show_files, [ui.authed, ui.file_filter], [ui.files, ui.domain], **PRIVATE)
     ui.tickets_refresh.click(actions.show_tickets, ui.authed, [ui.tickets, ui.number], **PRIVATE)
     ui.number.change(actions.show_transcript, [ui.authed, ui.number], ui.transcript, **PRIVATE)
     for button, action in ((ui.claim, "claim"), (ui.close, "close")):

@@ -27,13 +27,14 @@ class FileIndexer:
     """Writes guides to one store and manifest, with one embedder and one chunking setting."""
 
     def __init__(self, *, manifest: Manifest, store: VectorStore, embedder: Embedder, knowledge: Path,
-                 max_file_bytes: int, chunk_tokens: int) -> None:
+                 max_file_bytes: int, chunk_tokens: int, released: frozenset[str] = frozenset()) -> None:
         self.manifest = manifest
         self.store = store
         self.embedder = embedder
         self.knowledge = knowledge
         self.max_file_bytes = max_file_bytes
         self.chunk_tokens = chunk_tokens
+        self.released = released  # content hashes an editor released from quarantine
 
     def index_files(self, todo, removed: list[str], report: IngestReport, progress) -> None:
         """Index each (path, file, hash) of `todo`, reusing vectors of `todo` and `removed` guides' chunks."""
@@ -41,7 +42,7 @@ class FileIndexer:
         loaded = []
         for rel, path, digest in todo:
             try:
-                doc = load(path, self.knowledge, self.max_file_bytes)
+                doc = load(path, self.knowledge, self.max_file_bytes, released=digest in self.released)
                 chunks = chunk_document(doc, chunk_tokens=self.chunk_tokens, content_hash=digest)
                 if not chunks:
                     raise Rejected("no text found in the file")

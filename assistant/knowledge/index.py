@@ -22,6 +22,7 @@ from assistant.knowledge.file_indexer import FileIndexer
 from assistant.knowledge.ingest_report import IngestReport
 from assistant.knowledge.lexical_build import rebuild_lexical
 from assistant.knowledge.manifest import MANIFEST, Manifest
+from assistant.knowledge import quarantine
 from assistant.knowledge.store_sync import STORE_FIELDS, reconcile, refresh_store_metadata
 from assistant.search.embed import Embedder
 from assistant.search.lexical import LexicalIndex
@@ -153,6 +154,15 @@ class Index:
     def chunk_count(self) -> int:
         return self.manifest.chunk_count()
 
+    def release(self, rel: str, by: str) -> None:
+        """Release the quarantined guide at `rel` as it is now (the next ingestion indexes it); ValueError when
+        the index does not hold it as quarantined."""
+        known = self.manifest.known_files().get(rel)
+        reason = next((f["reason"] for f in self.manifest.files() if f["path"] == rel), "")
+        if known is None or known[1] != "rejected" or reason != quarantine.REASON:
+            raise ValueError(f"{rel!r} is not a guide quarantined for review")
+        quarantine.release(self.directory, rel, known[0], by)
+
     # ----- writing -----------------------------------------------------------------------------
 
     @contextmanager
@@ -209,7 +219,8 @@ class Index:
     def _file_indexer(self) -> FileIndexer:
         return FileIndexer(manifest=self.manifest, store=self._open_store(), embedder=self.embedder,
                            knowledge=self.knowledge, max_file_bytes=self.max_file_bytes,
-                           chunk_tokens=self.chunk_tokens)
+                           chunk_tokens=self.chunk_tokens,
+                           released=frozenset(quarantine.released(self.directory)))
 
     @staticmethod
     def remove_manifest(directory: Path) -> None:

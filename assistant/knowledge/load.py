@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from assistant.knowledge.quarantine import REASON as QUARANTINED
 from assistant.safety.guardrails import detect_language, looks_like_injection, strip_invisible
 
 GUIDE_TYPES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx")
@@ -57,8 +58,9 @@ class Document:
     faq: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def load(path: Path, root: Path, max_bytes: int) -> Document:
-    """Read one file under `root`; raise Rejected with a reason staff can act on."""
+def load(path: Path, root: Path, max_bytes: int, *, released: bool = False) -> Document:
+    """Read one file under `root`; raise Rejected with a reason staff can act on. A `released` file (an editor
+    read it: quarantine.py) is not quarantined for text that looks like instructions to the assistant."""
     rel = path.relative_to(root).as_posix()
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
@@ -81,8 +83,8 @@ def load(path: Path, root: Path, max_bytes: int) -> Document:
     if not body.strip() and not faq:
         raise Rejected("no text found in the file")
     all_text = body + "\n".join(q + "\n" + a for q, a, _ in faq)
-    if looks_like_injection(all_text):
-        raise Rejected("instructions hidden in the text (aimed at the assistant); quarantined for review")
+    if looks_like_injection(all_text) and not released:
+        raise Rejected(QUARANTINED)
     domain = rel.split("/")[0] if "/" in rel else "general"
     title = strip_invisible(str(meta.get("title") or _first_heading(body) or path.stem)).strip()
     lang = str(meta.get("lang") or detect_language(all_text[:2000]))

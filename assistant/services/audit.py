@@ -15,7 +15,7 @@ from assistant.services.db import AuditEntry
 
 # what is recorded, for the admin page's filter
 ACTIONS = ("sign_in", "sign_in_failed", "sign_out", "claim", "close", "read_transcript",
-           "reassign", "start", "reply", "close_order", "upload", "delete", "reindex", "account_add",
+           "reassign", "start", "reply", "close_order", "upload", "delete", "release", "reindex", "account_add",
            "account_passwd", "account_disable", "account_enable", "token_add", "token_revoke")
 LIMIT = 500
 

@@ -78,6 +78,8 @@ def test_only_editors_and_admins_change_guides(server, small_assistant):
     assert (small_assistant.settings.home / deleted.json()["kept"]).exists()
     assert "permits/passport.md" not in {f["path"] for f in client.get("/api/staff/files", headers=tokens["admin"]).json()}
     assert audit.entries(small_assistant.sessions, action="delete")[0]["actor"] == "editor"
+    assert client.post("/api/staff/files/permits/passport.en.md/release", headers=tokens["agent"]).status_code == 403
+    assert client.post("/api/staff/files/permits/passport.en.md/release", headers=tokens["editor"]).status_code == 404
 
 
 def test_a_department_sees_and_acts_on_its_own_orders_only(server, small_assistant):

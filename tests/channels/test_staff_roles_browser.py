@@ -148,7 +148,7 @@ def test_an_editor_deletes_a_guide_by_clicking_its_row(browser, served, small_as
     page = sign_in(browser, served, "editor", locale="en-US")
     wait_text(page, "#cd-files", "civil_affairs/marriage.md")
     page.locator("#cd-files span:visible", has_text="civil_affairs/marriage.md").first.click()
-    page.wait_for_function("document.querySelector('#cd-delete-path textarea, #cd-delete-path input').value"
+    page.wait_for_function("document.querySelector('#cd-guide-path textarea, #cd-guide-path input').value"
                            " === 'civil_affairs/marriage.md'", timeout=30_000)
     page.click("#cd-delete")
     wait_text(page, "#cd-guides-note", "Deleted: civil_affairs/marriage.md")
