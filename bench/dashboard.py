@@ -10,9 +10,9 @@ guides' folders and titles as citations) and of emergency kinds; about 2 % of re
 orders of the seeded departments and districts whose histories follow their states, due times from
 each department's limit, some of them overdue. Everything is inserted with executemany in one
 transaction (about half a minute for the default size, some 700 MB), and the hourly reply counts are
-built from it, as on an older database's first start (printed: how long opening the database took). Then `dashboard.ensure_indexes`
-runs (or its indexes are dropped, with --without-indexes) and each chart's query is timed (median of
---runs, after one warm-up run) over the last 30 (and 90) days, for every district and, for the
+built from it, as on an older database's first start (printed: how long opening the database took).
+Then `dashboard.ensure_indexes` runs (or its indexes are dropped, with --without-indexes) and each
+chart's query is timed (median of --runs, after one warm-up run) over the last --periods days, for every district and, for the
 work-order charts, for one district. Printed: query, period, district, rows, median wall-clock and CPU
 ms, and whether it is within 300 ms; then, over the longest period, how far the sampled charts (topics,
 unanswered questions, response times) are from the exact ones (bench/results/dashboard.json).

@@ -169,7 +169,7 @@ class StaffActions:
         progress(0, desc="indexing")
         try:
             report = guides.reindex(self.assistant, actor=actor,
-                                   progress=lambda done, total: progress((done, total), desc="embedding"))
+                                    progress=lambda done, total: progress((done, total), desc="embedding"))
         except staff.StaffError as exc:
             return str(exc)
         progress(1.0)
@@ -184,7 +184,7 @@ class StaffActions:
             name = Path(path).name
             try:
                 saved = guides.save_upload(self.assistant, filename=name, data=Path(path).read_bytes(),
-                                          domain=(folder or "").strip(), actor=who.name)
+                                           domain=(folder or "").strip(), actor=who.name)
                 lines.append(f"- {html.escape(t('uploaded', lang, path=saved))}")
             except staff.StaffError as exc:
                 lines.append(f"- {html.escape(t('refused', lang, name=name, reason=str(exc)))}")
@@ -193,7 +193,7 @@ class StaffActions:
 
     @staticmethod
     def pick_file(event: gr.SelectData) -> str:
-        """The path of the guide whose row was clicked, for the delete box."""
+        """The path of the guide whose row was clicked, for the chosen-guide box."""
         return str((event.row_value or [""])[0])
 
     def do_delete(self, signed_in, path, request: gr.Request, progress=gr.Progress()):

@@ -35,9 +35,9 @@ def make_session_factory(url: str, *, busy_timeout: float = BUSY_TIMEOUT) -> ses
         engine = create_engine(url, pool_pre_ping=True)
     counted = inspect(engine).has_table(ReplyCount.__tablename__)
     Base.metadata.create_all(engine)
+    _add_new_columns(engine)
     if not counted:
         rebuild_reply_counts(engine)
-    _add_new_columns(engine)
     _append_only(engine, "audit_log")
     return sessionmaker(engine, expire_on_commit=False)
 
@@ -79,8 +79,8 @@ def _default(column) -> str:
 
 @event.listens_for(Message, "after_insert")
 def _count_reply(_mapper, connection, reply: Message) -> None:
-    """Add a stored reply (not a copy of one) to its hour's count (an upsert on SQLite and PostgreSQL; elsewhere an update, then an
-    insert when there was no row). Messages written with raw SQL bypass this: `rebuild_reply_counts` after."""
+    """Add a stored reply (not a copy of one) to its hour's count: an upsert on SQLite and PostgreSQL, elsewhere
+    an update, then an insert when there was no row. Rows written with raw SQL bypass this: rebuild after."""
     if reply.role != "assistant" or reply.copied:
         return
     key = {"hour": int((reply.created or time.time()) // HOUR), "domain": reply.domain or "",
@@ -98,8 +98,9 @@ def rebuild_reply_counts(engine) -> None:
     """Count every stored reply again, in one transaction (an older database's first start; after a bulk load)."""
     hour = cast(Message.created / HOUR, Integer) if engine.dialect.name == "sqlite" else \
         cast(func.floor(Message.created / HOUR), Integer)
-    counted = (select(hour, Message.domain, Message.status, Message.kind, func.count())
-               .where(Message.role == "assistant", Message.copied == false()).group_by(hour, Message.domain, Message.status, Message.kind))
+    key = (hour, Message.domain, Message.status, Message.kind)
+    counted = (select(*key, func.count()).where(Message.role == "assistant", Message.copied == false())
+               .group_by(*key))
     with engine.begin() as connection:
         connection.execute(delete(ReplyCount))
         connection.execute(ReplyCount.__table__.insert().from_select(["hour", "domain", "status", "kind", "count"],

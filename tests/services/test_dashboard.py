@@ -226,8 +226,9 @@ def test_the_hourly_reply_counts_follow_every_stored_reply_and_are_built_for_an_
         counted = connection.exec_driver_sql("SELECT sum(count) FROM reply_counts").scalar()
     assert replies == counted == 11
     before = dashboard.questions_per_day(sessions, *period(), TZ)
-    with engine.begin() as connection:  # a database from before the counts: the table does not exist
+    with engine.begin() as connection:  # a database from before the counts: neither the table nor the column
         connection.exec_driver_sql("DROP TABLE reply_counts")
+        connection.exec_driver_sql("ALTER TABLE messages DROP COLUMN copied")
     engine.dispose()
     reopened = make_session_factory(f"sqlite:///{path}")
     assert dashboard.questions_per_day(reopened, *period(), TZ).equals(before)
