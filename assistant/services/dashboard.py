@@ -119,20 +119,23 @@ def emergencies_per_day(sessions, start: float, end: float, timezone: str) -> pd
 
 
 def top_topics(sessions, start: float, end: float, limit: int = 10) -> pd.DataFrame:
-    """The guides answered most often: answered replies grouped by the title of their first citation (JSON
-    path `citations[0].title`, which SQLAlchemy writes for SQLite and PostgreSQL alike). Reading that JSON
-    costs a row read and a parse per reply, so above TOPIC_SAMPLE answered replies in the period only a
-    uniform sample of about that many is read (id modulo a prime) and the counts are scaled up by the share
-    of the period's answered replies (the hourly counts) that it read: the cost
-    stays bounded whatever the period. Columns title, domain, count, sampled (True when estimated)."""
+    """The guides answered most often: answered replies grouped by the guide of their first citation (JSON
+    path `citations[0].doc`, which SQLAlchemy writes for SQLite and PostgreSQL alike), named by its title
+    (of the titles a guide was cited by, the greatest: a Chinese-only guide cited in an English reply as
+    "Nursing Home Admission (养老机构入住…)" is shown by its Chinese title). Reading that JSON costs a row
+    read and a parse per reply, so above TOPIC_SAMPLE answered replies in the period only a uniform sample
+    of about that many is read (id modulo a prime) and the counts are scaled up by the share of the
+    period's answered replies (the hourly counts) that it read: the cost stays bounded whatever the
+    period. Columns title, domain, count, sampled (True when estimated)."""
     answered = and_(_replies(start, end), Message.status == "answered")
-    title = Message.citations[(0, "title")].as_string().label("title")
+    doc = Message.citations[(0, "doc")].as_string()
+    title = func.max(Message.citations[(0, "title")].as_string()).label("title")
     with sessions() as db:
         total = _replies_of(db, start, end, ["answered"])
         keep = sample_residues(total, TOPIC_SAMPLE)
         query = (select(title, func.max(Message.domain), func.count().label("n"), _read())
                  .where(answered, Message.id % SAMPLE_PRIME < keep)
-                 .group_by(title).order_by(desc("n"), title).limit(limit + 1))
+                 .group_by(doc).order_by(desc("n"), title).limit(limit + 1))
         frame = _scaled(frame_of(db, query, ["title", "domain", "count", "read"]), total, keep)
     return frame.dropna(subset=["title"]).head(limit).reset_index(drop=True)  # replies citing nothing
 

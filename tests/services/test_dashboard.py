@@ -191,6 +191,15 @@ def test_topics_above_the_cap_are_estimated_from_a_uniform_sample(sessions, monk
     assert found["count"].tolist() == pytest.approx([4000, 2000], rel=0.1)
 
 
+def test_a_guide_cited_by_its_english_name_is_one_topic_under_its_chinese_title(sessions):
+    with sessions.begin() as db:
+        for i, title in enumerate(["养老机构入住", "Nursing Home Admission (养老机构入住)", "养老机构入住"]):
+            add_turn(db, f"n{i}", at(1, 9 + i), "养老院怎么申请", domain="elderly", title=title)
+        add_turn(db, "p", at(1, 13), "办护照", title="办护照")
+    topics = dashboard.top_topics(sessions, *period())
+    assert rows(topics, "title", "domain", "count") == [("养老机构入住", "elderly", 3), ("办护照", "permits", 1)]
+
+
 def test_unanswered_questions_above_the_cap_are_estimated_from_a_uniform_sample(sessions, monkeypatch):
     with sessions.begin() as db:
         for i in range(3000):  # every third is "帮我写诗", the rest one question in two wordings
