@@ -25,9 +25,9 @@ LABELS = ("staff_title", "staff_token", "staff_sign_in", "staff_name", "tab_guid
           "upload_files", "upload_domain", "upload_button", "reindex_button", "tickets_refresh", "ticket_number",
           "claim_button", "close_button", "transcript", "gaps_refresh", "gaps_intro", "staff_disabled", "tab_orders",
           "orders_department", "orders_state", "orders_refresh", "order_number", "order_target", "order_reassign",
-          "order_start", "order_reply_text", "order_reply", "order_close", "files_filter", "guide_path", "delete_button",
-          "release_button",
-          "sign_in_link", "tab_audit", "audit_actor", "audit_action", "audit_refresh", "audit_export")
+          "order_start", "order_reply_text", "order_reply", "order_close", "files_filter", "guide_path",
+          "delete_button", "release_button", "sign_in_link", "tab_audit", "audit_actor", "audit_action",
+          "audit_refresh", "audit_export")
 I18N = gr.I18n(**{lang: {**{key: render(key, lang, file="web") for key in LABELS}, **staff_dashboard.labels(lang)}
                    for lang in ("zh", "en")})
 STAFF_CSS = """

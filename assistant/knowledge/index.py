@@ -157,11 +157,11 @@ class Index:
     def release(self, rel: str, by: str) -> None:
         """Release the quarantined guide at `rel` as it is now (the next ingestion indexes it); ValueError when
         the index does not hold it as quarantined."""
-        known = self.manifest.known_files().get(rel)
-        reason = next((f["reason"] for f in self.manifest.files() if f["path"] == rel), "")
-        if known is None or known[1] != "rejected" or reason != quarantine.REASON:
+        found = self.manifest.read("SELECT hash FROM files WHERE path=? AND status='rejected' AND reason=?",
+                                   (rel, quarantine.REASON))
+        if not found:
             raise ValueError(f"{rel!r} is not a guide quarantined for review")
-        quarantine.release(self.directory, rel, known[0], by)
+        quarantine.release(self.directory, rel, found[0][0], by)
 
     # ----- writing -----------------------------------------------------------------------------
 

@@ -81,16 +81,20 @@ def _replies(start: float, end: float):
                 Message.copied == false())
 
 
+def _hours(start: float, end: float):
+    """The hourly counts of the period, widened to whole UTC hours."""
+    return and_(ReplyCount.hour >= int(start // HOUR), ReplyCount.hour < -int(-end // HOUR))
+
+
 def _per_day(sessions, start, end, timezone, key, *where) -> pd.DataFrame:
     """Replies of the period counted per local day and `key` (a column of ReplyCount labelled "key"), from the
     hourly counts: the period is widened to whole UTC hours (it starts at a local midnight, and no reply is
     stored after now), and in a zone whose offset is not whole hours a reply within the half hour around
     midnight lands on the neighbouring day."""
-    hour = ReplyCount.hour
     with sessions() as db:
-        day = _day(db, hour * HOUR, _offset(start, end, timezone)).label("day")
+        day = _day(db, ReplyCount.hour * HOUR, _offset(start, end, timezone)).label("day")
         query = (select(day, key, func.sum(ReplyCount.count))
-                 .where(hour >= int(start // HOUR), hour < -int(-end // HOUR), *where)
+                 .where(_hours(start, end), *where)
                  .group_by(day, key).order_by(day, key))
         frame = frame_of(db, query, ["day", "key", "count"])
     frame["day"] = frame["day"].map(_day_text)
@@ -156,9 +160,7 @@ def _scaled(frame: pd.DataFrame, total: int, keep: int, column: str = "count") -
 
 def _replies_of(db, start: float, end: float, statuses) -> int:
     """How many replies of the period have one of `statuses`, from the hourly counts (whole hours)."""
-    return db.scalar(select(func.sum(ReplyCount.count)).where(
-        ReplyCount.hour >= int(start // HOUR), ReplyCount.hour < -int(-end // HOUR),
-        ReplyCount.status.in_(statuses))) or 0
+    return db.scalar(select(func.sum(ReplyCount.count)).where(_hours(start, end), ReplyCount.status.in_(statuses))) or 0
 
 
 def _normalised(column):
