@@ -101,6 +101,9 @@ def main() -> None:
     floor = args.recall if args.recall is not None else scored[current][0]
     # no more false alarms on everyday turns than now: most turns are those
     allowed = [c for c in scored if scored[c][0] >= floor and scored[c][2] <= scored[current][2]]
+    if not allowed:
+        print(f"no thresholds reach recall {floor:.3f} without more false alarms on everyday turns")
+        return
     best = min(allowed, key=lambda c: (scored[c][1], -scored[c][0], c))
     print(show(f"fewest near-miss false alarms at recall >= {floor:.3f} ", best, scored[best]))
     by_file(sig, best)
