@@ -61,15 +61,17 @@ def score(sig: dict[str, np.ndarray], combo: tuple[float, float, float]) -> tupl
 
 
 def by_file(sig: dict[str, np.ndarray], combo: tuple[float, float, float]) -> None:
-    """The false alarms on the calm rows of each file."""
+    """The recall and the false alarms of each file."""
     start = 0
     for name in TUNED + EVERYDAY:
         size = len(read_jsonl(TRAINING / name))
         part = {k: v[start:start + size] for k, v in sig.items()}
         start += size
-        calm = ~part["danger"]
+        calm, alarm = ~part["danger"], decide(part, *combo)
+        if (~calm).any():
+            print(f"  recall on {name}'s {int((~calm).sum())} emergencies: {alarm[~calm].mean():.3f}")
         if calm.any():
-            print(f"  false alarms on {name}'s {int(calm.sum())} calm rows: {decide(part, *combo)[calm].mean():.3f}")
+            print(f"  false alarms on {name}'s {int(calm.sum())} calm rows: {alarm[calm].mean():.3f}")
 
 
 def show(name: str, combo: tuple, figures: tuple[float, float, float]) -> str:
