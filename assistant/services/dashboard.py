@@ -17,9 +17,10 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import Integer, and_, case, cast, desc, false, func, select, text
+from sqlalchemy import and_, case, desc, false, func, select, text
 from sqlalchemy.orm import aliased
 
+from assistant.services.database import buckets
 from assistant.services.db import HOUR, Feedback, Message, ReplyCount
 
 DAY = 86400
@@ -56,9 +57,8 @@ def _offset(start: float, end: float, timezone: str) -> int:
 
 
 def _day(db, column, offset: int):
-    """The local day number of an epoch column (days since 1970-01-01, local): truncation in SQLite, floor elsewhere."""
-    shifted = (column + offset) / DAY
-    return cast(shifted, Integer) if db.get_bind().dialect.name == "sqlite" else cast(func.floor(shifted), Integer)
+    """The local day number of an epoch column (days since 1970-01-01, local)."""
+    return buckets(db.get_bind().dialect.name, column + offset, DAY)
 
 
 def _day_text(number: int) -> str:

@@ -94,11 +94,15 @@ def _count_reply(_mapper, connection, reply: Message) -> None:
         connection.execute(table.insert().values(**key, count=1))
 
 
+def buckets(dialect: str, seconds, size: int):
+    """The number of the `size`-second bucket an epoch-seconds SQL expression falls in (hours, days):
+    truncation in SQLite (epochs are positive), floor elsewhere."""
+    return cast(seconds / size, Integer) if dialect == "sqlite" else cast(func.floor(seconds / size), Integer)
+
+
 def rebuild_reply_counts(engine) -> None:
     """Count every stored reply again, in one transaction (an older database's first start; after a bulk load)."""
-    hour = cast(Message.created / HOUR, Integer) if engine.dialect.name == "sqlite" else \
-        cast(func.floor(Message.created / HOUR), Integer)
-    key = (hour, Message.domain, Message.status, Message.kind)
+    key = (buckets(engine.dialect.name, Message.created, HOUR), Message.domain, Message.status, Message.kind)
     counted = (select(*key, func.count()).where(Message.role == "assistant", Message.copied == false())
                .group_by(*key))
     with engine.begin() as connection:
