@@ -95,7 +95,7 @@ def add_staff_routes(app: FastAPI, assistant, door) -> None:
         try:
             return (staff.claim if action == "claim" else staff.close)(assistant, number, actor(who, body.staff))
         except staff.StaffError as exc:
-            raise HTTPException(404 if str(exc).startswith("no ticket") else 409, str(exc)) from None
+            raise HTTPException(404 if isinstance(exc, staff.NotFound) else 409, str(exc)) from None
 
     @app.get("/api/staff/gaps", tags=["staff"])
     def gaps(who: Principal = door("gaps")):
@@ -137,7 +137,7 @@ def add_guide_routes(app: FastAPI, assistant, door) -> None:
             kept = guides.delete_guide(assistant, path, actor=who.name)
             report = guides.reindex(assistant, actor=who.name)
         except staff.StaffError as exc:
-            raise HTTPException(404 if str(exc).startswith("no guide") else 503, str(exc)) from None
+            raise HTTPException(404 if isinstance(exc, staff.NotFound) else 503, str(exc)) from None
         return {"path": path, "kept": kept, "report": report.as_json()}
 
     @app.post("/api/staff/files/{path:path}/release", tags=["staff"])
@@ -147,7 +147,7 @@ def add_guide_routes(app: FastAPI, assistant, door) -> None:
             guides.release_guide(assistant, path, actor=who.name)
             report = guides.reindex(assistant, actor=who.name)
         except staff.StaffError as exc:
-            raise HTTPException(404 if "not a guide quarantined" in str(exc) else 503, str(exc)) from None
+            raise HTTPException(404 if isinstance(exc, staff.NotFound) else 503, str(exc)) from None
         return {"path": path, "report": report.as_json()}
 
     @app.post("/api/staff/reindex", tags=["staff"])
@@ -199,5 +199,5 @@ def add_order_routes(app: FastAPI, assistant, door) -> None:
             if action in ("start", "close"):
                 return getattr(workorders, action)(assistant, number, name, scope=scope)
         except workorders.WorkOrderError as exc:
-            raise HTTPException(404 if str(exc).startswith("no work order") else 409, str(exc)) from None
+            raise HTTPException(404 if isinstance(exc, workorders.NoSuchOrder) else 409, str(exc)) from None
         raise HTTPException(404, f"unknown action {action!r}; use reassign, start, reply or close")

@@ -22,7 +22,7 @@ from typing import Callable
 from assistant.knowledge.index import IngestBusy, IngestReport
 from assistant.knowledge.load import SUPPORTED, Rejected, load
 from assistant.services import audit
-from assistant.services.staff import StaffError
+from assistant.services.staff import NotFound, StaffError
 
 DOMAIN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 MAX_NAME = 120
@@ -90,7 +90,7 @@ def delete_guide(assistant, path: str, *, actor: str = "") -> str:
     target = root.joinpath(*parts)
     if (not parts or any(p in ("..", ".") or p.startswith(".") for p in parts) or target.is_symlink()
             or not target.is_file() or not target.resolve().is_relative_to(root)):
-        raise StaffError(f"no guide {path!r} in the knowledge folder")
+        raise NotFound(f"no guide {path!r} in the knowledge folder")
     kept = Path("deleted") / f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}" / Path(*parts)
     (assistant.settings.home / kept).parent.mkdir(parents=True, exist_ok=True)
     shutil.move(target, assistant.settings.home / kept)
@@ -105,7 +105,7 @@ def release_guide(assistant, path: str, *, actor: str = "") -> None:
     try:
         assistant.index.release(path, actor or "-")
     except ValueError as exc:
-        raise StaffError(str(exc)) from None
+        raise NotFound(str(exc)) from None
     audit.record(assistant.sessions, actor=actor, action="release", target=path)
 
 

@@ -20,6 +20,10 @@ class StaffError(ValueError):
     """A staff action that cannot be done; the message says why, for the person who asked."""
 
 
+class NotFound(StaffError):
+    """The ticket or guide a staff action names does not exist (the HTTP API answers 404)."""
+
+
 # ----- tickets ---------------------------------------------------------------------------------
 
 
@@ -57,7 +61,7 @@ def _move(assistant, number: str, staff: str, *, frm: tuple[str, ...], to: str) 
         done = db.execute(query.values(status=to, claimed_by=staff, updated=time.time())).rowcount
         ticket = db.query(Ticket).filter_by(number=number).one_or_none()
         if ticket is None:
-            raise StaffError(f"no ticket {number}")
+            raise NotFound(f"no ticket {number}")
         if not done:
             holder = f" by {ticket.claimed_by}" if ticket.claimed_by else ""
             raise StaffError(f"ticket {number} is {ticket.status}{holder}")

@@ -30,6 +30,10 @@ class WorkOrderError(ValueError):
     """A staff action on a work order that cannot be done; the message says why."""
 
 
+class NoSuchOrder(WorkOrderError):
+    """The work order named does not exist (the HTTP API answers 404)."""
+
+
 def rules() -> dict:
     return read("departments")
 
@@ -147,7 +151,7 @@ def _act(assistant, number: str, staff: str, *, action: str, allowed: tuple[str,
     with assistant.sessions.begin() as db:
         order = db.query(WorkOrder).filter_by(number=(number or "").strip()).with_for_update().one_or_none()
         if order is None or (scope and order.department != scope):
-            raise WorkOrderError(f"no work order {number}")
+            raise NoSuchOrder(f"no work order {number}")
         if order.state not in allowed:
             raise WorkOrderError(f"work order {order.number} is {order.state}")
         now = time.time()
