@@ -122,6 +122,7 @@ class UnitScorer:
         aspect_sections = [s for a in question.aspects[:2] for lang in ("zh", "en")
                            for s in vocab["aspects"][a]["sections"][lang]]
         need = needed(question)
+        deciding = (question.yesno or "eligibility" in question.aspects) and not {"amount", "fees"} & set(question.aspects)
         out = []
         for u, have in zip(all_units, terms):
             words = sum(w for t, w in weight.items() if t in have) / total
@@ -140,7 +141,9 @@ class UnitScorer:
                     s -= WEIGHTS["situation"]
             for kind, value in question.values:
                 found = conditions(u.text, kind)
-                if found:  # "80—89周岁：100元" for a 85-year-old, not "100周岁及以上：800元"
+                if found and deciding:  # "能申请吗" at 29: "年满30周岁" decides, whichever side they are on
+                    s += WEIGHTS["value"]
+                elif found:  # "80—89周岁：100元" for a 85-year-old, not "100周岁及以上：800元"
                     s += WEIGHTS["value"] if any(c.holds(value) for c in found) else -WEIGHTS["value"] / 2
             if question.aspect == "list" and list_sizes.get((u.section, u.block), 0) >= 3:
                 s += WEIGHTS["aspect"]

@@ -29,6 +29,16 @@ def test_a_stated_age_is_compared_with_the_guides_threshold(corpus_assistant):
     assert "80周岁" in old.text and "在这个条件之内" in old.text and "不在这个条件之内" not in old.text
 
 
+@pytest.mark.parametrize("question, condition", [
+    ("我29岁，还没孩子，想收养一个，符合条件不", "年满30周岁"),
+    ("新工作公积金才交了4个月，现在能申请公积金贷款买房吗？", "满6个月"),
+])
+def test_the_condition_a_stated_value_misses_is_quoted_not_left_out(corpus_assistant, question, condition):
+    """A condition the citizen does not meet decides the question: it is quoted, and the reply says so."""
+    reply = ask(corpus_assistant, question)
+    assert reply.status == "answered" and condition in reply.text and "不在这个条件之内" in reply.text
+
+
 def test_a_lost_passport_is_answered_from_the_replacement_parts(corpus_assistant):
     reply = ask(corpus_assistant, "护照丢了怎么办")
     assert re.search("挂失|补发|遗失", reply.text) and reply.citations[0].doc == "permits/passport.md"
