@@ -3,8 +3,9 @@ against the conversation's topic when it only makes sense with it ("在哪里办
 
 A question is a follow-up when the ellipsis classifier (assistant/dialogue/scope.py) is sure it needs the
 topic, when the guide being discussed is at least as close to it as the best guide found for it
-alone (within FOLLOW_MARGIN of the embedder's similarity), or when nothing relevant is found for it
-alone; otherwise it starts a new topic.
+alone (within FOLLOW_MARGIN of the embedder's similarity), when nothing relevant is found for it
+alone, or when the classifier finds it perhaps elliptical and, read after the topic guide's title, it
+finds that guide first ("外地户口的老人可以排吗" after a nursing home's fees); otherwise it starts a new topic.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from assistant.core.types import Hit
 
 FOLLOW_MARGIN = 0.01
 ELLIPTICAL = 0.8  # above this the question is asked of the topic guide whatever else looks similar
+# from this the question is asked of the topic guide when, read after the topic's title, it finds that guide
+# first (chosen on the answers_tune suite)
+PERHAPS_ELLIPTICAL = 0.25
 MAX_QUESTIONS = 4
 
 
@@ -75,9 +79,20 @@ def resolve(ctx, domains: list[str] | None = None) -> list[Ask]:
         elif topic:
             on_topic = topic_hits(ctx, topic, vector, lang)
             if on_topic and (ask.elliptical >= ELLIPTICAL or alone is None
-                             or on_topic[0].dense >= alone - FOLLOW_MARGIN):
+                             or on_topic[0].dense >= alone - FOLLOW_MARGIN
+                             or (ask.elliptical >= PERHAPS_ELLIPTICAL and _reads_as_topic(ctx, topic, part, domains))):
                 ask.hits, ask.follow_up = on_topic[:5], True
         if ask.hits and (ask.follow_up or retriever.relevant(ask.hits[:1], lang)):
             topic = ask.hits[0].doc
         asks.append(ask)
     return asks
+
+
+def _reads_as_topic(ctx, topic: str, part: str, domains: list[str] | None) -> bool:
+    """Whether the question, read after the topic guide's title ("公办养老机构入住：外地户口的老人可以排吗"),
+    finds the topic guide first: then it continues the topic, though alone it looks like another guide."""
+    title = (ctx.state.get("topic") or {}).get("title", "")
+    if not title:
+        return False
+    hits = ctx.desk.retriever.retrieve(f"{title}：{part}", k=1, domains=domains)
+    return bool(hits) and hits[0].doc == topic

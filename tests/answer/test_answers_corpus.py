@@ -59,6 +59,21 @@ def test_an_elliptical_follow_up_stays_on_the_topic_and_a_new_topic_replaces_it(
     assert switched.citations[0].doc.startswith("housing_fund/")
 
 
+@pytest.mark.parametrize("turns, guide", [
+    (("澄湾市社会福利院双人间床位费一个月多少", "外地户口的老人可以排吗"), "elderly_care/nursing-home-admission.md"),
+    (("How much is the deposit for a Chengwan Tong card?", "do I get it back when I leave the city?"),
+     "transport/transit-card.en.md"),
+])
+def test_a_follow_up_that_alone_looks_like_another_guide_stays_on_the_topic(corpus_assistant, turns, guide):
+    reply = ask(corpus_assistant, *turns)
+    assert reply.status == "answered" and reply.citations[0].doc == guide
+
+
+def test_a_new_question_after_a_topic_is_not_read_as_a_follow_up(corpus_assistant):
+    reply = ask(corpus_assistant, "第一次买房，100平的，契税是百分之几", "另外问一下，交通违章的罚款要在多少天内交掉")
+    assert reply.citations[0].doc == "transport/traffic-violations.md" and "15日" in reply.text
+
+
 @pytest.mark.parametrize("question", ["上海积分落户需要什么条件", "澄湾市明天天气怎么样？", "澄湾地铁5号线什么时候开通",
                                       "高龄津贴明年会不会涨？", "How many points do I need for a Beijing hukou?",
                                       "帮我写一首关于秋天的诗"])
