@@ -37,10 +37,13 @@ class Block:
 
 
 def _sentences(text: str) -> list[str]:
+    """Sentences at Chinese stops, then at English ones ("…(澄湾市交通运输局) and … Ltd. It can be used…":
+    English guides quote Chinese names, so a Chinese character does not make the text Chinese)."""
     if re.search(r"[\u4e00-\u9fff]", text):
         parts = [m.group(0) for m in re.finditer(r"[^。！？!?；;\n]+[。！？!?；;]*", text)]
     else:
-        parts = _EN_SENTENCE.split(text)
+        parts = [text]
+    parts = [piece for part in parts for piece in _EN_SENTENCE.split(part)]
     return [p.strip() for p in parts if p.strip()]
 
 
@@ -84,6 +87,11 @@ def blocks(text: str) -> list[Block]:
                 lead = sentences.pop()
                 if sentences:
                     para.append("".join(sentences))
+            elif not para and out and out[-1].kind == "para" and re.search(r"[：:]\s*$", out[-1].units[-1]):
+                lead = out[-1].units[-1]  # "There are the following types:", a blank line, then the list
+                out[-1] = Block("para", "", out[-1].units[:-1])
+                if not out[-1].units:
+                    out.pop()
             flush_para()
             items: list[str] = []
             while i < len(lines) and lines[i].strip():

@@ -51,3 +51,13 @@ def test_table_rows_are_quoted_with_their_headers_not_raw_pipes():
 def test_english_sentences_are_units_too():
     found = units("Fees", "A passport costs 120 yuan. Photos are free. Postage is extra.")
     assert [u.text for u in found] == ["A passport costs 120 yuan.", "Photos are free.", "Postage is extra."]
+
+
+def test_a_lead_in_before_a_blank_line_stays_with_its_list_and_english_with_chinese_names_is_split():
+    text = ("Chengwan Tong (澄湾通) is issued by Chengwan Tong Card Services Co., Ltd. It is used on buses. "
+            "There are the following types:\n\n1. **Ordinary card**: anyone can buy it;\n2. **Student card**: free.")
+    para, listed = blocks(text)
+    assert para.units == ("Chengwan Tong (澄湾通) is issued by Chengwan Tong Card Services Co., Ltd.",
+                          "It is used on buses.")
+    assert listed.lead == "There are the following types:" and len(listed.units) == 2
+    assert render(text, {(1, 0)}, "en").splitlines()[0] == "There are the following types:"
