@@ -22,7 +22,7 @@ def answer_aside(desk, message: str, lang: str) -> tuple[str, Answer] | None:
             continue
         vector = desk.embedder.query(part)
         hits = desk.retriever.retrieve(part, k=5, vector=vector)
-        if not desk.scope.answerable(vector, hits, lang):
+        if not desk.scope.answerable(part, vector, hits, lang):
             continue
         answer = desk.composer.compose(part, hits, lang, vector)
         if answer.answerable:

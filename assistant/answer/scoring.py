@@ -21,26 +21,12 @@ from assistant.safety.guardrails import normalize
 from assistant.answer.question import Question, needed, vocabulary
 from assistant.answer.thresholds import conditions
 from assistant.core.units import Unit, units
+from assistant.knowledge.wording import terms
 
 # chosen on the answers_tune suite: rank of the unit holding the expected fact (bench: /work notes in README)
 WEIGHTS = {"dense": 12.0, "words": 0.8, "aspect": 0.2, "answer": 0.3, "situation": 0.8, "value": 1.5}
 FAQ = re.compile(r"(?:^|> )(?:问：|Q: )")
 _PARENS = re.compile(r"[（(][^）)]*[）)]")
-_WORD = re.compile(r"[a-z0-9]+")
-_EN_STOP = frozenset("the a an of to is are in on for and or do does i my me what how can it be with at by from this that "
-                     "there their you your we our will would should much many get if as".split())
-
-
-def _terms(text: str) -> list[str]:
-    """Character bigrams of Chinese runs and lower-case words of Latin text: the wording compared."""
-    clean = normalize(text).lower()
-    out = []
-    for run in re.findall(r"[\u4e00-\u9fff]+", clean):
-        out.extend(run[i:i + 2] for i in range(len(run) - 1)) if len(run) > 1 else out.append(run)
-    out.extend(w.rstrip("s") if len(w) > 3 else w for w in _WORD.findall(clean) if w not in _EN_STOP)
-    return out
-
-
 def heading(path: str) -> str:
     """The heading a section path names: its last part, or its first for an FAQ entry."""
     return path.split(" > ")[-1] if not FAQ.search(path) else path.split(" > ")[0]
@@ -98,10 +84,10 @@ class UnitScorer:
         key = (doc, hash(tuple(sections)))
         if key not in self._guides:
             all_units = [u for path, text in sections for u in units(path, text)]
-            terms = [set(_terms(f"{u.section} {u.lead} {u.text}")) for u in all_units]
+            worded = [set(terms(f"{u.section} {u.lead} {u.text}")) for u in all_units]
             if len(self._guides) > 256:
                 self._guides.clear()
-            self._guides[key] = (all_units, terms, Counter(t for have in terms for t in have),
+            self._guides[key] = (all_units, worded, Counter(t for have in worded for t in have),
                                  Counter((u.section, u.block) for u in all_units if u.kind == "item"))
         return self._guides[key]
 
@@ -109,13 +95,13 @@ class UnitScorer:
         """Every unit of the guide with its score, best first."""
         dense = self.section_similarity(doc, vector)
         top = max(dense.values(), default=0.0)
-        all_units, terms, df, list_sizes = self._guide(doc)
+        all_units, worded, df, list_sizes = self._guide(doc)
         n = max(len(all_units), 1)
-        asked = Counter(_terms(question.text))
+        asked = Counter(terms(question.text))
         # only the question's words that the guide uses count: "多少" or "交多" say nothing about which unit
         # nor do the guide's own title words ("专项附加扣除" in the deductions guide): they name the guide;
         # a title's parentheses list what it covers ("Adult Vaccines (Flu, HPV, Rabies)"): those count
-        title = set(_terms(_PARENS.sub(" ", self._title(doc))))
+        title = set(terms(_PARENS.sub(" ", self._title(doc))))
         weight = {t: math.log((n + 1) / (df[t] + 0.5)) for t in asked if df.get(t) and t not in title}
         total = sum(weight.values()) or 1.0
         vocab = vocabulary()
@@ -124,7 +110,7 @@ class UnitScorer:
         need = needed(question)
         deciding = (question.yesno or "eligibility" in question.aspects) and not {"amount", "fees"} & set(question.aspects)
         out = []
-        for u, have in zip(all_units, terms):
+        for u, have in zip(all_units, worded):
             words = sum(w for t, w in weight.items() if t in have) / total
             sim = dense.get(u.section, top - 0.1)
             s = WEIGHTS["dense"] * (sim - top) + WEIGHTS["words"] * words

@@ -164,7 +164,7 @@ def compose_answer(ctx: TurnContext) -> None:
     answers, used = [], []
     for ask in asks:
         relevant = ask.hits
-        if not ask.follow_up and not ctx.desk.scope.answerable(ask.vector, ask.hits, ctx.lang):
+        if not ask.follow_up and not ctx.desk.scope.answerable(ask.text, ask.vector, ask.hits, ctx.lang):
             relevant = []  # no guide answers it, or it only looks like a guide question
         if ask.antecedent is not None and answers[ask.antecedent] is None:
             relevant = []  # it continues a question no guide answers, so no guide answers it either

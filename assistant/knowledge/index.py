@@ -102,6 +102,10 @@ class Index:
                 self._lexical_stamp = stamp
         return self._lexical
 
+    def stamp(self) -> float:
+        """Changes whenever an ingestion (in any process) changed the index: for caches built from it."""
+        return self._lexical_mtime()
+
     def _lexical_mtime(self) -> float:
         """Changes at the end of every ingestion that changed something, in any process."""
         meta = self.directory / "lexical" / "ids.json"

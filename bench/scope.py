@@ -1,0 +1,93 @@
+"""The out-of-scope model (assistant/dialogue/scope.py), cross-validated on seeds/training/scope.jsonl
+with and without the share of the question's words that the best guide uses.
+
+    python bench/scope.py --home INDEXED_HOME [--folds 5]
+
+Each question's features are read as `citydesk train` reads them (retrieval on the indexed home, the
+nearest examples from the training folds only); trees are then fitted on k-1 folds of the features
+and score the k-th. Printed at the dialogue's threshold (OUT_OF_SCOPE) and around it: how many
+out-of-scope questions are refused (recall), how many refusals are right (precision), how many
+answerable questions are refused. The answer suites (`citydesk eval`) measure the same model in the
+dialogue; this measures it on the thousands of labelled questions it learns from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from common import ROOT, write_json
+
+from assistant import Assistant
+from assistant.core.config import Settings
+from assistant.dialogue.scope import OUT_OF_SCOPE, ScopeModel, retrieval_features, scope_data
+from assistant.safety.guardrails import detect_language
+
+READINGS = {"without wording": ([0, 1, 2, 3, 4], [-1, 1, -1, -1, 0]),
+            "with wording": ([0, 1, 2, 3, 4, 5], [-1, 1, -1, -1, 0, -1])}
+
+
+def features(desk: Assistant, folds: int) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.model_selection import StratifiedKFold
+
+    texts, labels = scope_data()
+    vectors = desk.embedder.queries(texts)
+    out = np.array([label == "out" for label in labels])
+    found = []
+    for text, vector in zip(texts, vectors):
+        lang = detect_language(text)
+        found.append((retrieval_features(desk, text, vector, lang), lang))
+    rows = np.zeros((len(texts), 6))
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(vectors, out):
+        fold = ScopeModel(vectors=vectors[train], out=out[train], embedder="", data="", trees=None)
+        for i in test:
+            (hits, relevant, covered), lang = found[i]
+            rows[i] = fold.features(vectors[i], hits, relevant, lang, covered)
+    return rows, out
+
+
+def scored(rows: np.ndarray, out: np.ndarray, columns: list[int], monotone: list[int], folds: int) -> np.ndarray:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import StratifiedKFold
+
+    probs = np.zeros(len(out))
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=1).split(rows, out):
+        trees = HistGradientBoostingClassifier(max_iter=60, learning_rate=0.15, random_state=0,
+                                               monotonic_cst=monotone).fit(rows[train][:, columns], out[train])
+        probs[test] = trees.predict_proba(rows[test][:, columns])[:, 1]
+    return probs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--home", type=Path, required=True, help="a CITYDESK_HOME with the demo index")
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="citydesk-scope-") as tmp:
+        shutil.copytree(args.home, Path(tmp) / "home")
+        desk = Assistant.from_settings(Settings.from_env(environ={}, env_file=None, home=Path(tmp) / "home",
+                                                         knowledge=ROOT / "knowledge"))
+        rows, out = features(desk, args.folds)
+    print(f"{len(out)} questions: {int(out.sum())} out of scope, {int((~out).sum())} answerable "
+          f"({args.folds}-fold cross-validation)")
+    result = {}
+    for name, (columns, monotone) in READINGS.items():
+        probs = scored(rows, out, columns, monotone, args.folds)
+        result[name] = {}
+        for limit in sorted({0.6, 0.7, OUT_OF_SCOPE, 0.9}):
+            refused = probs >= limit
+            right = int((refused & out).sum())
+            figures = {"recall": round(right / max(out.sum(), 1), 3), "precision": round(right / max(refused.sum(), 1), 3),
+                       "answerable_refused": int((refused & ~out).sum())}
+            result[name][str(limit)] = figures
+            mark = "  <- the dialogue's threshold" if limit == OUT_OF_SCOPE else ""
+            print(f"  {name:16s} at {limit:.2f}: recall {figures['recall']:.3f}  precision {figures['precision']:.3f}  "
+                  f"answerable refused {figures['answerable_refused']}/{int((~out).sum())}{mark}")
+    write_json("scope", result)
+
+
+if __name__ == "__main__":
+    main()
