@@ -11,7 +11,10 @@ pytestmark = pytest.mark.unit
     ("90岁老人高龄津贴一个月多少钱", "amount"), ("办护照要多少钱", "fees"), ("要带什么材料", "materials"),
     ("几天能拿到", "time"), ("在哪里办", "where"), ("咨询电话是多少", "contact"), ("新生儿出生后要办哪些事", "list"),
     ("How much does a passport cost?", "fees"), ("What documents do I need?", "materials"),
-    ("How long does it take?", "time"), ("高龄津贴明年会不会涨", "future")])
+    ("How long does it take?", "time"), ("高龄津贴明年会不会涨", "future"),
+    # "哪些 / 哪几" ask for an enumeration; what they enumerate, when it has its own aspect, wins
+    ("家里困难的学生能申请哪些资助项目", "list"), ("出生一件事能把哪几件事一起办了？", "list"),
+    ("办居住证需要准备哪些材料", "materials")])
 def test_the_main_aspect(question, aspect):
     assert analyze(question).aspect == aspect
 
