@@ -31,7 +31,10 @@ _YESNO = re.compile(r"(能|可以|可不可以|能不能|是不是|是否|会不
                     r".{0,24}(吗|么|嘛|不|没有)?\s*[？?]?\s*$|吗\s*[？?]?\s*$|^(can|could|may|do|does|is|are|am|will|would|should|must|have|has)\b",
                     re.I)
 _SPLIT = re.compile(r"(?<=[？?])\s*|[。；;，,]\s*(?:另外|还有就是|还有一个|顺便问一下|顺便问下|再问一下|再问下|还想问)[，,:：]?\s*"
-                    r"|[.;,]?\s+(?:and also|also,|another question:)\s+", re.I)
+                    r"|[.;,]?\s+(?:and also|also,|another question:)\s+"
+                    # "How much is a ticket, and what time does the last train leave?": a question clause
+                    r"|,?\s+and\s+(?=(?:what|when|where|which|who|why|how|is|are|can|could|do|does|will|should)\s)",
+                    re.I)
 
 
 _ASKING = re.compile(r"哪|什么|啥|怎么|怎样|如何|多少|多久|几|吗|呢|么|\b(how|what|where|when|which|who|why|whether)\b", re.I)
@@ -114,7 +117,10 @@ def split_questions(text: str) -> list[str]:
     with one question is returned whole. Parts too short to ask anything are joined to the previous."""
     parts = [p.strip(" ，,。") for p in _SPLIT.split(text) if p and p.strip(" ，,。")]
     out: list[str] = []
-    for part in parts:
+    for n, part in enumerate(parts):
+        if n + 1 < len(parts) and re.fullmatch(r"[A-Za-z]+(?: [A-Za-z]+)?", part):  # "Where and when do I…"
+            parts[n + 1] = f"{part} and {parts[n + 1]}"
+            continue
         asks = re.search(r"[？?]\s*$", part) or _ASKING.search(part) or analyze(part).yesno
         if out and (len(re.sub(r"\W", "", part)) < 3 or not asks):  # "…ready? Application CW…, phone …"
             out[-1] += part

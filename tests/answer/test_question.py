@@ -52,6 +52,13 @@ def test_several_questions_in_one_message_are_split_in_order():
     assert split_questions("Is my licence ready? Application CW2026-DL-0003205, phone 13900000475") == \
         ["Is my licence ready?Application CW2026-DL-0003205, phone 13900000475"]
     assert split_questions("里面还有两百多，钱还能拿回来吗") == ["里面还有两百多，钱还能拿回来吗"]
+    # an English question clause after "and" is a question of its own; "and" inside one question is not
+    assert split_questions("How much is a metro ticket, and what time does the last train leave?") == \
+        ["How much is a metro ticket", "what time does the last train leave?"]
+    assert split_questions("Can I apply online and is it free?") == ["Can I apply online", "is it free?"]
+    for whole in ["Where and when do I apply?", "What documents and photos do I need?",
+                  "I am 65 and my wife is 60, can we get the senior card?"]:
+        assert split_questions(whole) == [whole]
 
 
 def test_what_an_answer_must_state():
