@@ -203,8 +203,9 @@ class Composer:
         return best
 
     def _threshold_line(self, q: Question, chosen: list[Unit], lang: str) -> str:
-        """For a yes/no or eligibility question ("符合条件不"), one sentence saying which side of a plain threshold in the quoted text a
-        stated value is on (a question about an amount is answered by the quoted item itself)."""
+        """For a yes/no or eligibility question ("符合条件不"), one sentence saying which side of a plain
+        threshold in the quoted text a stated value is on (a question about an amount is answered by the
+        quoted item itself)."""
         if not (q.yesno or "eligibility" in q.aspects) or "amount" in q.aspects or "fees" in q.aspects:
             return ""
         for kind, value in q.values:

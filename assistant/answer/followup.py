@@ -5,7 +5,8 @@ A question is a follow-up when the ellipsis classifier (assistant/dialogue/scope
 topic, when the guide being discussed is at least as close to it as the best guide found for it
 alone (within FOLLOW_MARGIN of the embedder's similarity), when nothing relevant is found for it
 alone, or when the classifier finds it perhaps elliptical and, read after the topic guide's title, it
-finds that guide first ("外地户口的老人可以排吗" after a nursing home's fees); otherwise it starts a new topic.
+finds that guide first ("外地户口的老人可以排吗" after a nursing home's fees); otherwise it starts a new
+topic.
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ def resolve(ctx, domains: list[str] | None = None) -> list[Ask]:
             on_topic = topic_hits(ctx, topic, vector, lang)
             if on_topic and (ask.elliptical >= ELLIPTICAL or alone is None
                              or on_topic[0].dense >= alone - FOLLOW_MARGIN
-                             or (ask.elliptical >= PERHAPS_ELLIPTICAL and _reads_as_topic(ctx, topic, part, domains))):
+                             or (ask.elliptical >= PERHAPS_ELLIPTICAL
+                                 and _reads_as_topic(ctx, topic, part, domains))):
                 ask.hits, ask.follow_up = on_topic[:5], True
         if ask.hits and (ask.follow_up or retriever.relevant(ask.hits[:1], lang)):
             topic = ask.hits[0].doc

@@ -108,7 +108,8 @@ class UnitScorer:
         aspect_sections = [s for a in question.aspects[:2] for lang in ("zh", "en")
                            for s in vocab["aspects"][a]["sections"][lang]]
         need = needed(question)
-        deciding = (question.yesno or "eligibility" in question.aspects) and not {"amount", "fees"} & set(question.aspects)
+        deciding = ((question.yesno or "eligibility" in question.aspects)
+                    and not {"amount", "fees"} & set(question.aspects))
         out = []
         for u, have in zip(all_units, worded):
             words = sum(w for t, w in weight.items() if t in have) / total

@@ -45,7 +45,8 @@ def test_a_word_citizens_rarely_ask_with_counts_more_than_a_common_one():
     # "收费" is in nearly every question: without it, "钓鱼证" (in no guide) is nearly all the weight
     assert wording.coverage("钓鱼证收费", "metro.md") < 0.3
     # "how much" and "cost" weigh little, so a guide about the thing asked covers most of the question
-    english = GuideWording(index=_Index({"passport.en.md": ("Passport", "A passport is 120 yuan.")}), questions=QUESTIONS)
+    english = GuideWording(index=_Index({"passport.en.md": ("Passport", "A passport is 120 yuan.")}),
+                           questions=QUESTIONS)
     assert english.coverage("How much does a passport cost?", "passport.en.md") > 0.5
 
 
