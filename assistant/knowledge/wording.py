@@ -54,12 +54,15 @@ class GuideWording:
         self.index = index
         self._lock = threading.Lock()
         self._stamp: object = None
-        self._texts: dict[str, str] = {}
+        self._texts: dict[str, tuple[str, frozenset[str]]] = {}
         self._questions = questions
         self._asked: Counter | None = None
         self._scripts: Counter = Counter()
 
-    def _text(self, doc: str) -> str:
+    def _text(self, doc: str) -> tuple[str, frozenset[str]]:
+        """The guide's text, and the scripts a question's words can be checked in: Chinese always; Latin
+        when the guide is in English or has an English name (a Chinese guide without one cannot be
+        expected to say "passport")."""
         stamp = self.index.stamp()
         with self._lock:
             if stamp != self._stamp:
@@ -68,7 +71,9 @@ class GuideWording:
                 chunks = self.index.chunks_of(doc)
                 names = " ".join(f"{c.title} {c.title_en} {c.tags_en}" for c in chunks[:1])
                 body = " ".join(f"{path} {text}" for path, text in self.index.sections_of(doc))
-                self._texts[doc] = normalize(f"{names} {body}").lower()
+                english = any(c.lang == "en" or c.title_en or c.tags_en for c in chunks[:1])
+                self._texts[doc] = (normalize(f"{names} {body}").lower(),
+                                    frozenset({"zh", "latin"} if english else {"zh"}))
             return self._texts[doc]
 
     def _weights(self) -> tuple[Counter, Counter]:
@@ -82,9 +87,10 @@ class GuideWording:
             return self._asked, self._scripts
 
     def coverage(self, text: str, doc: str) -> float:
-        """The share of the question's word weight that the guide uses (1.0 for a question without words)."""
-        have = self._text(doc)
-        asked = set(tokenize(normalize(text)))
+        """The share of the question's word weight that the guide uses (1.0 when none of its words can be
+        checked in the guide's scripts)."""
+        have, scripts = self._text(doc)
+        asked = {w for w in tokenize(normalize(text)) if _script(w) in scripts}
         if not asked:
             return 1.0
         used, scripts = self._weights()

@@ -9,8 +9,8 @@ pytestmark = pytest.mark.unit
 
 
 class _Chunk:
-    def __init__(self, title):
-        self.title, self.title_en, self.tags_en = title, "", ""
+    def __init__(self, title, lang):
+        self.title, self.title_en, self.tags_en, self.lang = title, "", "", lang
 
 
 class _Index:
@@ -23,7 +23,7 @@ class _Index:
         return self.stamped
 
     def chunks_of(self, doc):
-        return [_Chunk(self.guides[doc][0])]
+        return [_Chunk(self.guides[doc][0], "en" if doc.endswith(".en.md") else "zh")]
 
     def sections_of(self, doc):
         return [("办理流程", self.guides[doc][1])]
@@ -48,6 +48,12 @@ def test_a_word_citizens_rarely_ask_with_counts_more_than_a_common_one():
     english = GuideWording(index=_Index({"passport.en.md": ("Passport", "A passport is 120 yuan.")}),
                            questions=QUESTIONS)
     assert english.coverage("How much does a passport cost?", "passport.en.md") > 0.5
+
+
+def test_english_words_are_not_checked_in_a_chinese_guide_without_an_english_name():
+    wording = GuideWording(index=_Index(GUIDES), questions=QUESTIONS)
+    assert wording.coverage("How much is a passport?", "passport.md") == 1.0
+    assert wording.coverage("passport 收费", "passport.md") == pytest.approx(1.0)  # 收费 is checked, and there
 
 
 def test_the_wording_is_read_again_after_an_ingestion():
