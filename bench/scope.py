@@ -5,7 +5,8 @@ with and without the share of the question's words that the best guide uses.
 
 Each question's features are read as `citydesk train` reads them (retrieval on the indexed home, the
 nearest examples from the training folds only); trees are then fitted on k-1 folds of the features
-and score the k-th. Printed at the dialogue's threshold (OUT_OF_SCOPE) and around it: how many
+and score the k-th. Printed for all questions and for each file of them (seeds/training/scope.jsonl and
+scope_colloquial.jsonl), at the dialogue's threshold (OUT_OF_SCOPE) and around it: how many
 out-of-scope questions are refused (recall), how many refusals are right (precision), how many
 answerable questions are refused. The answer suites (`citydesk eval`) measure the same model in the
 dialogue; this measures it on the thousands of labelled questions it learns from.
@@ -23,7 +24,8 @@ from common import ROOT, write_json
 
 from assistant import Assistant
 from assistant.core.config import Settings
-from assistant.dialogue.scope import OUT_OF_SCOPE, ScopeModel, retrieval_features, scope_data
+from assistant.dialogue.scope import OUT_OF_SCOPE, SCOPE_FILES, ScopeModel, retrieval_features, scope_data
+from assistant.search.classifier import TRAINING, read_jsonl
 from assistant.safety.guardrails import detect_language
 
 READINGS = {"without wording": ([0, 1, 2, 3, 4], [-1, 1, -1, -1, 0]),
@@ -61,6 +63,17 @@ def scored(rows: np.ndarray, out: np.ndarray, columns: list[int], monotone: list
     return probs
 
 
+def origins() -> dict[str, np.ndarray]:
+    """For each file of labelled questions, and for all of them, which rows of scope_data() it holds."""
+    texts, _ = scope_data()
+    out = {"all": np.ones(len(texts), dtype=bool)}
+    for name in SCOPE_FILES:
+        path = TRAINING / name
+        mine = {r["text"] for r in read_jsonl(path)} if path.exists() else set()
+        out[name] = np.array([t in mine for t in texts])
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", type=Path, required=True, help="a CITYDESK_HOME with the demo index")
@@ -77,15 +90,19 @@ def main() -> None:
     for name, (columns, monotone) in READINGS.items():
         probs = scored(rows, out, columns, monotone, args.folds)
         result[name] = {}
-        for limit in sorted({0.6, 0.7, OUT_OF_SCOPE, 0.9}):
-            refused = probs >= limit
-            right = int((refused & out).sum())
-            figures = {"recall": round(right / max(out.sum(), 1), 3), "precision": round(right / max(refused.sum(), 1), 3),
-                       "answerable_refused": int((refused & ~out).sum())}
-            result[name][str(limit)] = figures
-            mark = "  <- the dialogue's threshold" if limit == OUT_OF_SCOPE else ""
-            print(f"  {name:16s} at {limit:.2f}: recall {figures['recall']:.3f}  precision {figures['precision']:.3f}  "
-                  f"answerable refused {figures['answerable_refused']}/{int((~out).sum())}{mark}")
+        for file, rows_of in origins().items():
+            result[name][file] = {}
+            for limit in sorted({0.6, 0.7, OUT_OF_SCOPE, 0.9}):
+                refused, held, wanted = probs >= limit, rows_of, out
+                right = int((refused & wanted & held).sum())
+                figures = {"recall": round(right / max((wanted & held).sum(), 1), 3),
+                           "precision": round(right / max((refused & held).sum(), 1), 3),
+                           "answerable_refused": int((refused & ~wanted & held).sum())}
+                result[name][file][str(limit)] = figures
+                mark = "  <- the dialogue's threshold" if limit == OUT_OF_SCOPE else ""
+                print(f"  {name:16s} {file:22s} at {limit:.2f}: recall {figures['recall']:.3f}  precision "
+                      f"{figures['precision']:.3f}  answerable refused {figures['answerable_refused']}/"
+                      f"{int((~wanted & held).sum())}{mark}")
     write_json("scope", result)
 
 

@@ -4,7 +4,7 @@
 lower-case words of Latin text. `GuideWording.coverage` weighs each of the question's words (jieba's
 tokens, as BM25 reads them: bigrams across word boundaries, "证弄" of "身份证弄丢", would be words no
 guide uses) by how rarely citizens' questions use it (inverse document frequency over the labelled
-questions of seeds/training/scope.jsonl, an English word among the questions that have English words:
+questions the out-of-scope model learns from, an English word among the questions that have English words:
 "how much" and "多少钱" weigh little, "fishing" much) and
 returns the share of that weight that the guide's text contains. "Do I need a fishing licence…" found
 the food business licence guide by its meaning, but no guide says "fishing": the out-of-scope model
@@ -26,6 +26,7 @@ from assistant.search.lexical import tokenize
 
 _WORD = re.compile(r"[a-z0-9]+")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_DIGIT = re.compile(r"\d")
 _EN_STOP = frozenset("the a an of to is are in on for and or do does i my me what how can it be with at by from this that "
                      "there their you your we our will would should much many get if as".split())
 
@@ -90,7 +91,8 @@ class GuideWording:
         """The share of the question's word weight that the guide uses (1.0 when none of its words can be
         checked in the guide's scripts)."""
         have, scripts = self._text(doc)
-        asked = {w for w in tokenize(normalize(text)) if _script(w) in scripts}
+        # numbers are values the citizen states (a phone number, an age, an amount), not the guide's words
+        asked = {w for w in tokenize(normalize(text)) if _script(w) in scripts and not _DIGIT.search(w)}
         if not asked:
             return 1.0
         used, scripts = self._weights()
