@@ -50,6 +50,12 @@ def test_a_word_citizens_rarely_ask_with_counts_more_than_a_common_one():
     assert english.coverage("How much does a passport cost?", "passport.en.md") > 0.5
 
 
+def test_numbers_the_citizen_states_are_not_words_of_the_question():
+    wording = GuideWording(index=_Index(GUIDES), questions=QUESTIONS)
+    assert wording.coverage("护照收费，13800001234", "passport.md") == pytest.approx(1.0)
+    assert wording.coverage("护照收费 CW2026-0001", "passport.md") == pytest.approx(1.0)
+
+
 def test_english_words_are_not_checked_in_a_chinese_guide_without_an_english_name():
     wording = GuideWording(index=_Index(GUIDES), questions=QUESTIONS)
     assert wording.coverage("How much is a passport?", "passport.md") == 1.0
