@@ -24,31 +24,10 @@ from common import ROOT, write_json
 
 from assistant import Assistant
 from assistant.core.config import Settings
-from assistant.dialogue.scope import OUT_OF_SCOPE, SCOPE_FILES, ScopeModel, retrieval_features, scope_data
+from assistant.dialogue.scope import MONOTONE, OUT_OF_SCOPE, SCOPE_FILES, scope_data, scope_features
 from assistant.search.classifier import TRAINING, read_jsonl
-from assistant.safety.guardrails import detect_language
 
-READINGS = {"without wording": ([0, 1, 2, 3, 4], [-1, 1, -1, -1, 0]),
-            "with wording": ([0, 1, 2, 3, 4, 5], [-1, 1, -1, -1, 0, -1])}
-
-
-def features(desk: Assistant, folds: int) -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.model_selection import StratifiedKFold
-
-    texts, labels = scope_data()
-    vectors = desk.embedder.queries(texts)
-    out = np.array([label == "out" for label in labels])
-    found = []
-    for text, vector in zip(texts, vectors):
-        lang = detect_language(text)
-        found.append((retrieval_features(desk, text, vector, lang), lang))
-    rows = np.zeros((len(texts), 6))
-    for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(vectors, out):
-        fold = ScopeModel(vectors=vectors[train], out=out[train], embedder="", data="", trees=None)
-        for i in test:
-            (hits, relevant, covered), lang = found[i]
-            rows[i] = fold.features(vectors[i], hits, relevant, lang, covered)
-    return rows, out
+READINGS = {"without wording": ([0, 1, 2, 3, 4], MONOTONE[:5]), "with wording": ([0, 1, 2, 3, 4, 5], MONOTONE)}
 
 
 def scored(rows: np.ndarray, out: np.ndarray, columns: list[int], monotone: list[int], folds: int) -> np.ndarray:
@@ -83,7 +62,7 @@ def main() -> None:
         shutil.copytree(args.home, Path(tmp) / "home")
         desk = Assistant.from_settings(Settings.from_env(environ={}, env_file=None, home=Path(tmp) / "home",
                                                          knowledge=ROOT / "knowledge"))
-        rows, out = features(desk, args.folds)
+        rows, out, _ = scope_features(desk, args.folds)
     print(f"{len(out)} questions: {int(out.sum())} out of scope, {int((~out).sum())} answerable "
           f"({args.folds}-fold cross-validation)")
     result = {}

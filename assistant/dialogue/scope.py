@@ -152,10 +152,14 @@ def scope_digest() -> str:
     return digest(*scope_data()) + ".wording"
 
 
-def train_scope(assistant, *, folds: int = 5) -> ScopeModel:
-    """Train the out-of-scope model on scope.jsonl against the assistant's index (its features need
-    retrieval): `citydesk train`."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
+# monotone: more like the out-of-scope examples, less like the in-scope ones, a less similar passage or no
+# relevant one, fewer of its words in the guide: never less sure that a question is out of scope
+MONOTONE = [-1, 1, -1, -1, 0, -1]
+
+
+def scope_features(assistant, folds: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every labelled question's features, its nearest examples taken from the other folds only, with
+    its label (True: out of scope) and vector: what `train_scope` fits and bench/scope.py cross-validates."""
     from sklearn.model_selection import StratifiedKFold
 
     from assistant.safety.guardrails import detect_language
@@ -173,10 +177,17 @@ def train_scope(assistant, *, folds: int = 5) -> ScopeModel:
         for i in test:
             (hits, relevant, covered), lang = rows[i]
             features[i] = fold.features(vectors[i], hits, relevant, lang, covered)
-    # monotone: more like the out-of-scope examples, less like the in-scope ones, a less similar passage
-    # or no relevant one, fewer of its words in the guide: never less sure that a question is out of scope
+    return features, out, vectors
+
+
+def train_scope(assistant, *, folds: int = 5) -> ScopeModel:
+    """Train the out-of-scope model on scope.jsonl against the assistant's index (its features need
+    retrieval): `citydesk train`."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    features, out, vectors = scope_features(assistant, folds)
     trees = HistGradientBoostingClassifier(max_iter=60, learning_rate=0.15, random_state=0,
-                                           monotonic_cst=[-1, 1, -1, -1, 0, -1]).fit(features, out)
+                                           monotonic_cst=MONOTONE).fit(features, out)
     model = ScopeModel(vectors=vectors.astype(np.float16), out=out, trees=Trees.from_sklearn(trees),
                        embedder=assistant.embedder.name, data=scope_digest())
     return model
