@@ -70,3 +70,29 @@ def test_a_greeting_gets_small_talk_not_a_crisis_line(small_assistant):
     for message in ("Hello", "Good morning"):
         reply = small_assistant.ask(message)
         assert reply.status != "emergency" and "12356" not in reply.text, message
+
+
+@pytest.mark.parametrize("message", [
+    "我要投诉12路公交车，上周三早上司机开得太快，一个急刹车我妈在车厢里摔了一跤，膝盖青了一大块，司机连问都没问一句就开走了。"
+    "我们打了公交公司的电话，到现在也没人回复，希望交通局管一管。",
+    "去年冬天我们楼下的小饭馆着过一次火，消防车来了才扑灭，可现在后厨还是堆满了纸箱和油桶，通道也被堵着，请你们派人去查一查。",
+    "Last month the lift in our block stopped between floors twice and my neighbour was stuck for half an hour. "
+    "The property company still hasn't repaired it. Please make them fix it properly.",
+    pytest.param("The bus driver on route 9 shouted at my father and slammed the doors on his arm last Friday. "
+                 "He is fine now but I want the company to apologise.",
+                 marks=pytest.mark.xfail(strict=True, reason="known false alarm (violence): a complaint's sentence "
+                                         "alone reads as an assault now; see seeds/review/calm_narratives.jsonl"))])
+def test_a_complaint_that_tells_of_a_past_danger_is_not_an_emergency(triager, message):
+    """Citizens' complaints tell stories: a fall on a bus last week, a fire last winter. Triage judges
+    their sentences one by one too, and a sentence alone can read as a danger now. These messages are
+    not in the training data."""
+    assert triager.triage(message, triager.embedder.query(message)).emergency is None, message
+
+
+@pytest.mark.parametrize("message, kind", [
+    ("我想投诉小区物业，楼道里堆满杂物好几个月了都不清理。现在三楼冒出好多黑烟，好像着火了，快来人！", "fire"),
+    ("I wanted to ask about the parking permit, but my husband just collapsed in the kitchen and he is not breathing.",
+     "medical")])
+def test_an_emergency_inside_a_complaint_still_wins(triager, message, kind):
+    found = triager.triage(message, triager.embedder.query(message))
+    assert found.emergency is not None and found.emergency.kind == kind, message
