@@ -18,7 +18,7 @@ from assistant.answer.extractive import combine
 from assistant.answer.followup import Ask
 from assistant.answer.question import split_questions
 from assistant.core.types import Reply, Route
-from assistant.dialogue.intake import REQUEST
+from assistant.dialogue.intake import PART_REQUEST, REQUEST
 from assistant.dialogue.route import QUESTION, SKILL_THRESHOLD, SWITCH_MARGIN, decide
 from assistant.safety import guardrails, injection
 from assistant.safety.sensitive import word_list
@@ -142,7 +142,7 @@ def _is_request(ctx: TurnContext) -> bool:
     parts = [p for p in split_questions(ctx.query) if len(p) >= 4]
     for part in parts if len(parts) > 1 else []:
         piece = intake.classify(part)
-        if piece.request >= REQUEST:
+        if piece.request >= PART_REQUEST:
             ctx.state["intake"] = {"kind": piece.kind, "department": piece.department, "confidence": piece.confidence}
             return True
     return False
