@@ -91,7 +91,8 @@ def delete_guide(assistant, path: str, *, actor: str = "") -> str:
     if (not parts or any(p in ("..", ".") or p.startswith(".") for p in parts) or target.is_symlink()
             or not target.is_file() or not target.resolve().is_relative_to(root)):
         raise NotFound(f"no guide {path!r} in the knowledge folder")
-    kept = Path("deleted") / f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}" / Path(*parts)
+    # no hyphen between the digits: "20261204-000418-79ca5c" read as a 16-digit bank card and was masked in the audit log
+    kept = Path("deleted") / f"{time.strftime('%Y%m%dT%H%M%S')}_{secrets.token_hex(3)}" / Path(*parts)
     (assistant.settings.home / kept).parent.mkdir(parents=True, exist_ok=True)
     shutil.move(target, assistant.settings.home / kept)
     audit.record(assistant.sessions, actor=actor, action="delete", target=Path(*parts).as_posix(),
