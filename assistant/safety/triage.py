@@ -1,14 +1,16 @@
 """Emergency triage: is something dangerous happening now, anywhere in the message, and of what kind.
 
 Three parts, any of which can raise an emergency:
-- a classifier on the embedder's vectors, sentence by sentence (logistic regression over the kinds of
-  emergency, "none" and "fever", learned from seeds/training/emergency.jsonl: thousands of phrasings
-  in Chinese and English, typos, dialect and near-misses included), with the threshold chosen for
-  recall by cross-validation (`citydesk train`);
+- a classifier on the embedder's vectors (logistic regression over the kinds of emergency, "none" and
+  "fever", learned from seeds/training/emergency.jsonl: thousands of phrasings in Chinese and English,
+  typos, dialect and near-misses included), with the threshold chosen for recall by cross-validation
+  (`citydesk train`); the sentences of a longer message are judged by a second one that has also
+  learned from the sentences of complaints ("the driver just went past us"), which tell of a danger
+  without being one;
 - the lexicon of prompts/emergency.yaml, a high-precision complement that also fires inside
   complaints ("吵架动刀了");
 - homophone typos of the lexicon's core words (着伙了, 触店了) written correctly through pinyin
-  (pypinyin) before the classifier judges the message.
+  (homophones.py) before the classifier judges the message.
 A second classifier tells whether the person in danger is the writer or someone else, so that a
 crisis reported for a friend gets guidance for the helper. "fever" (fever with cough) is not an
 emergency: it is sent to the city's fever clinics.
@@ -26,18 +28,19 @@ import yaml
 
 from assistant.search.classifier import TRAINING, ModelSet, TextModel, digest, fit_text_model, read_jsonl, versioned_or_trained
 from assistant.safety.guardrails import normalize
+from assistant.safety.homophones import pinyin_fix
 from assistant.core.prompts import PROMPTS_DIR
 from assistant.core.types import Emergency
 
 # The three thresholds are chosen together by cross-validation on the training data, never on an
-# untouched set (bench/emergency_sweep.py, 2026-12-03: the fewest near-miss false alarms with no less
-# recall than the thresholds before, 0.978, and no more false alarms on everyday turns; README).
-# The emergency probability above which a whole message raises an emergency:
-THRESHOLD = 0.45
+# untouched set (bench/emergency_sweep.py, 2026-12-04, 10,824 phrasings: the fewest near-miss false
+# alarms with no less recall than the thresholds before, 0.983, and no more false alarms on everyday
+# turns; README). The emergency probability above which a whole message raises an emergency:
+THRESHOLD = 0.5
 # A message the lexicon matches needs far less from the classifier: enough to tell "着火了快来人" from
 # "如果家里着火了应该怎么逃生" or "去年着火的救助怎么申请"
 LEXICON_THRESHOLD = 0.4
-SENTENCE_THRESHOLD = 0.55  # one sentence of several, or the homophone-corrected message
+SENTENCE_THRESHOLD = 0.65  # one sentence of several, or the homophone-corrected message
 CALM = 0.02  # below this, and with no emergency word, a message's sentences are not looked at one by one
 EMBEDDING_WEIGHT = 3.0
 # the danger model leans more on character n-grams ("怎么办理", "去年", "if") and is less regularised:
@@ -70,8 +73,12 @@ class Signals:
 
 # the labelled phrasings: emergencies and near-misses (emergency.jsonl), and calm messages that touch the
 # same subjects, written by another author (calm_near_misses.jsonl: questions about emergency services,
-# claims after a past fire, hypotheticals, news, figurative "气炸了", urgent everyday "急！" and "Hello!!")
-TUNED = ("emergency.jsonl", "calm_near_misses.jsonl")
+# claims after a past fire, hypotheticals, news, figurative "气炸了", urgent everyday "急！" and "Hello!!");
+# two more authors, each on one side (emergency_more.jsonl: emergencies in panic, typos, dialect, inside
+# another request; calm_near_misses_more.jsonl: complaints of past dangers, permits, insurance, 塌房, 想死我了),
+# and two more, writing as people (*_personas.jsonl: the elderly, children, migrant workers, foreigners, drivers)
+TUNED = ("emergency.jsonl", "calm_near_misses.jsonl", "emergency_more.jsonl", "calm_near_misses_more.jsonl",
+         "emergency_personas.jsonl", "calm_near_misses_personas.jsonl")
 
 
 # everyday turns, all calm: names, numbers, yes, greetings (calm_turns, calm_greetings: "Hello!", "Good
@@ -79,6 +86,12 @@ TUNED = ("emergency.jsonl", "calm_near_misses.jsonl")
 # (calm_handoff), a conversation's own follow-ups (calm_followups: "地址发我")
 EVERYDAY = ("calm_turns.jsonl", "calm_everyday.jsonl", "calm_handoff.jsonl", "calm_followups.jsonl",
             "calm_greetings.jsonl")
+
+
+# every sentence of the labelled requests (seeds/training/calm_narratives.jsonl, 13 present dangers left
+# out by a reviewer): learned from by the sentence model only, and less than a whole labelled phrasing
+# (chosen by cross-validation, bench/emergency_sweep.py): a sentence cut from its message says less
+NARRATIVES, NARRATIVE_WEIGHT = "calm_narratives.jsonl", 0.3
 
 
 @lru_cache(maxsize=1)
@@ -108,7 +121,7 @@ def training_rows() -> tuple[dict, ...]:
     for path in sorted((TRAINING / "requests").glob("*.jsonl")):
         calm += [r["text"] for r in read_jsonl(path)]
     rows += [{"text": t, "kind": "none", "topic": "city_question"} for t in calm]
-    return tuple(rows)
+    return tuple(rows + list(read_jsonl(TRAINING / NARRATIVES)))
 
 
 def emergency_data() -> tuple[list[str], list[str]]:
@@ -119,20 +132,25 @@ def emergency_data() -> tuple[list[str], list[str]]:
 @dataclass
 class TriageModel(ModelSet):
     """The triage classifiers (assistant/search/classifier.py TextModel: the embedder's vector and character
-    n-grams): `danger` (an emergency or not), `kind` (which one, learned from emergencies only),
-    `other` (the person in danger is not the writer), `fever` (fever with cough)."""
+    n-grams): `danger` (an emergency or not), `sentence` (the same for one sentence of several),
+    `kind` (which one, learned from emergencies only), `other` (the person in danger is not the
+    writer), `fever` (fever with cough)."""
 
     danger: TextModel
+    sentence: TextModel
     kind: TextModel
     other: TextModel
     fever: TextModel
     embedder: str
     data: str
 
-    PARTS = ("danger", "kind", "other", "fever")
+    PARTS = ("danger", "sentence", "kind", "other", "fever")
 
-    def danger_of(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
-        return self.danger.proba(vectors, texts)[:, self.danger.classes.index("True")]
+    def danger_of(self, vectors: np.ndarray, texts: list[str], *, sentence: bool = False) -> np.ndarray:
+        model = self.sentence if sentence else self.danger
+        if not texts:
+            return np.zeros(0)
+        return model.proba(vectors, texts)[:, model.classes.index("True")]
 
     def kind_of(self, vector: np.ndarray, text: str) -> str:
         p = self.kind.proba(vector, [text])[0]
@@ -154,16 +172,21 @@ def train_triage(embedder, cache=None) -> TriageModel:
 
 
 def fit_triage(rows: list[dict], vectors: np.ndarray, embedder: str) -> TriageModel:
-    """The triage classifiers fitted on labelled rows ({text, kind, topic, who}) and their vectors."""
+    """The triage classifiers fitted on labelled rows ({text, kind, topic, who}) and their vectors; the
+    sentences of NARRATIVES train the sentence model only."""
     labels = np.array([("fever" if r.get("topic") == "fever_clinic" else r["kind"]) for r in rows])
     clean = [normalize(r["text"]).lower() for r in rows]
     calm = np.isin(labels, ["none", "fever"])
     who = np.array([r.get("who", "self") == "other" for r in rows])
     pick = [c for c, keep in zip(clean, ~calm) if keep]
-    return TriageModel(danger=fit_text_model(clean, vectors, ~calm, c=DANGER_C, weight=DANGER_WEIGHT),
+    told = np.array([r.get("topic") == "narrative_sentence" for r in rows])
+    whole = [c for c, keep in zip(clean, ~told) if keep]
+    return TriageModel(danger=fit_text_model(whole, vectors[~told], ~calm[~told], c=DANGER_C, weight=DANGER_WEIGHT),
+                       sentence=fit_text_model(clean, vectors, ~calm, c=DANGER_C, weight=DANGER_WEIGHT,
+                                               sample_weight=np.where(told, NARRATIVE_WEIGHT, 1.0)),
                        kind=fit_text_model(pick, vectors[~calm], labels[~calm], c=4.0, weight=EMBEDDING_WEIGHT),
                        other=fit_text_model(pick, vectors[~calm], who[~calm], c=4.0, weight=EMBEDDING_WEIGHT),
-                       fever=fit_text_model(clean, vectors, labels == "fever", c=4.0, weight=EMBEDDING_WEIGHT),
+                       fever=fit_text_model(whole, vectors[~told], labels[~told] == "fever", c=4.0, weight=EMBEDDING_WEIGHT),
                        embedder=embedder, data="")
 
 
@@ -173,52 +196,6 @@ def sentences(text: str) -> list[str]:
     parts = [q.strip() for p in parts for q in _EN_SENTENCE.split(p) if q.strip()]
     parts = [p for p in parts if len(re.sub(r"\W", "", p)) >= 2]
     return parts[:MAX_SENTENCES] if len(parts) > 1 else [text]
-
-
-@lru_cache(maxsize=1)
-def _pinyin_words() -> dict[str, list[tuple[str, str]]]:
-    """kind -> (word, its toneless pinyin) for the lexicon's core words."""
-    from pypinyin import lazy_pinyin
-
-    data = yaml.safe_load((PROMPTS_DIR / "emergency.yaml").read_text(encoding="utf-8"))
-    return {kind: [(w, " ".join(lazy_pinyin(w))) for w in spec.get("pinyin", [])] for kind, spec in data["kinds"].items()}
-
-
-def pinyin_fix(text: str) -> str:
-    """The text with homophones of the lexicon's core words written as those words (着伙 -> 着火,
-    触店 -> 触电); the text unchanged when there are none. The classifier then judges the fixed text,
-    so "出点问题" (chu dian) does not raise an alarm by sound alone."""
-    chars = list(text)
-    sounds = [_readings(c) for c in chars]
-    starts = _by_first_syllable()
-    for i in range(len(chars)):
-        for reading in sounds[i]:
-            for word, target in starts.get(reading, ()):
-                span = "".join(chars[i:i + len(target)])
-                if len(span) == len(target) and span != word and re.fullmatch(r"[\u4e00-\u9fff]+", span) \
-                        and all(t in sounds[i + j] for j, t in enumerate(target)):
-                    chars[i:i + len(target)] = list(word)
-    return "".join(chars)
-
-
-@lru_cache(maxsize=1)
-def _by_first_syllable() -> dict[str, list[tuple[str, list[str]]]]:
-    out: dict[str, list[tuple[str, list[str]]]] = {}
-    for words in _pinyin_words().values():
-        for word, pinyin in words:
-            target = pinyin.split()
-            out.setdefault(target[0], []).append((word, target))
-    return out
-
-
-@lru_cache(maxsize=8192)
-def _readings(char: str) -> frozenset[str]:
-    """Every toneless reading of a character (着: zhe, zhao, zhuo)."""
-    from pypinyin import Style, pinyin
-
-    if not re.fullmatch(r"[\u4e00-\u9fff]", char):
-        return frozenset()
-    return frozenset(pinyin(char, style=Style.NORMAL, heteronym=True)[0])
 
 
 class Triager:
@@ -268,11 +245,15 @@ class Triager:
         # sentences: embedding them is most of triage's cost, and most turns are calm
         if danger[0] < CALM and not word and fixed == clean:
             return Signals(texts=texts, vectors=vectors, danger=danger, word=None)
-        more = (parts if len(parts) > 1 else []) + ([fixed] if fixed != clean else [])
+        parts = parts if len(parts) > 1 else []
+        more = parts + ([fixed] if fixed != clean else [])
         if more:
             texts += more
             vectors = np.vstack([vectors, self.embedder.query_many(more)])
-            danger = np.r_[danger, self.model.danger_of(vectors[1:], more)]
+            # the sentences by the sentence model, the corrected message by the whole-message one
+            n = 1 + len(parts)
+            danger = np.r_[danger, self.model.danger_of(vectors[1:n], parts, sentence=True),
+                           self.model.danger_of(vectors[n:], more[len(parts):])]
         return Signals(texts=texts, vectors=vectors, danger=danger, word=word)
 
     def triage(self, text: str, vector: np.ndarray | None = None) -> Triage:

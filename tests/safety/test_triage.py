@@ -45,6 +45,27 @@ def test_near_misses_and_everyday_turns_are_not_emergencies(triager, message):
     assert triager.triage(message).emergency is None, message
 
 
+@pytest.mark.parametrize("message", [
+    "笑死，排了两个小时队，窗口说系统崩了，明天还能来办吗", "消防演练的通知说下周三下午，家长要不要到场",
+    "上个月我爸摔了一跤住院，现在出院了，医保报销要什么材料", "My car battery is dead, can I renew the licence online instead?",
+    "The queue at the tax office was killing me today. Is there an online form?",
+    pytest.param("Our building had a gas leak scare last winter; who inspects the pipes every year?",
+                 marks=pytest.mark.xfail(strict=True, reason="known false alarm (gas): a past leak named in English"))])
+def test_words_that_sound_alarming_in_calm_messages_are_not_emergencies(triager, message):
+    """Fresh phrasings (not in the training data): slang, a drill, a fall that is over, a dead battery."""
+    assert triager.triage(message, triager.embedder.query(message)).emergency is None, message
+
+
+@pytest.mark.parametrize("message, kind", [
+    ("问下公积金怎么提取，哎呀我奶奶刚才吃汤圆噎住了，脸都紫了", "medical"), ("工地脚手架倒了 底下压着两个人", "collapse"),
+    ("Sorry to bother you, I was going to ask about bin collection but there's smoke pouring out of the flat below", "fire"),
+    ("my mate just messaged saying he's sorry for everything and he's on the bridge", "self_harm")])
+def test_an_emergency_among_other_words_is_recognised(triager, message, kind):
+    """Fresh phrasings: a danger in one sentence of a request, a few words, a friend's goodbye."""
+    found = triager.triage(message, triager.embedder.query(message))
+    assert found.emergency is not None and found.emergency.kind == kind, message
+
+
 @pytest.mark.parametrize("message, other", [("我朋友说不想活了", True), ("我不想活了", False),
                                             ("my brother texted me goodbye and won't answer his phone", True)])
 def test_a_crisis_reported_for_someone_else_is_marked_so(triager, message, other):
@@ -81,7 +102,7 @@ def test_a_greeting_gets_small_talk_not_a_crisis_line(small_assistant):
     pytest.param("The bus driver on route 9 shouted at my father and slammed the doors on his arm last Friday. "
                  "He is fine now but I want the company to apologise.",
                  marks=pytest.mark.xfail(strict=True, reason="known false alarm (violence): a complaint's sentence "
-                                         "alone reads as an assault now; see seeds/review/calm_narratives.jsonl"))])
+                                         "alone reads as an assault now; see seeds/training/calm_narratives.jsonl"))])
 def test_a_complaint_that_tells_of_a_past_danger_is_not_an_emergency(triager, message):
     """Citizens' complaints tell stories: a fall on a bus last week, a fire last winter. Triage judges
     their sentences one by one too, and a sentence alone can read as a danger now. These messages are
