@@ -35,9 +35,8 @@ def _ingest(assistant, args) -> int:
 def _ask(assistant, args) -> int:
     reply = assistant.ask(args.question, session_id=args.session)
     if args.json:
-        data = reply.as_json()
-        data.pop("lang")
-        _print_json(data)
+        # the reply's own data too: answer_source and verification, a refusal's reason, a ticket's number
+        _print_json({**reply.as_json(), "data": reply.data})
         return 0
     print(reply.text)
     for c in reply.citations:

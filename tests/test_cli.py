@@ -26,10 +26,17 @@ def test_ingest_ask_retrieve_json(tmp_path, small_knowledge):
     assert "Nothing changed" in second.stdout and "nothing embedded" in second.stdout
 
     ask = json.loads(citydesk("ask", "办护照要多少钱", "--json", home=tmp_path, knowledge=small_knowledge).stdout)
-    assert set(ask) >= {"reply", "status", "skill", "citations", "latency_ms"}
+    assert set(ask) >= {"reply", "status", "skill", "citations", "lang", "latency_ms", "data"}
+    assert ask["lang"] == "zh" and ask["data"]["answer_source"] == "extractive"
     assert ask["status"] == "answered" and ask["citations"][0] == {
         "n": 1, "doc": "permits/passport.md", "title": "普通护照申领", "section": "收费标准",
         "source_url": "https://www.chengwan.gov.example/permits/passport"}
+
+    # a refusal says why, for an evaluator: here no guide of the three is about the weather
+    weather = json.loads(citydesk("ask", "What's the weather like tomorrow?", "--json", home=tmp_path,
+                                  knowledge=small_knowledge).stdout)
+    assert weather["status"] == "refused" and weather["lang"] == "en"
+    assert weather["data"]["refusal"] in {"out_of_scope", "nothing_retrieved"}
 
     hits = json.loads(citydesk("retrieve", "结婚登记材料", "--k", "2", "--json", home=tmp_path,
                                knowledge=small_knowledge).stdout)

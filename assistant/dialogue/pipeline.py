@@ -17,6 +17,7 @@ from assistant.answer import generate
 from assistant.answer.extractive import combine
 from assistant.answer.followup import Ask
 from assistant.answer.question import split_questions
+from assistant.core.prompts import render
 from assistant.core.types import Reply, Route
 from assistant.dialogue.intake import PART_REQUEST, REQUEST
 from assistant.dialogue.route import QUESTION, SKILL_THRESHOLD, SWITCH_MARGIN, decide
@@ -161,15 +162,16 @@ def compose_answer(ctx: TurnContext) -> None:
     against the passages, and replaced by the extractive answer when it fails; otherwise extractive.
     """
     asks = ctx.asks or ([Ask(text=ctx.query, vector=ctx.vector, hits=ctx.hits)] if ctx.hits else [])
-    answers, used = [], []
+    answers, used, reasons = [], [], []
     for ask in asks:
-        relevant = ask.hits
-        if not ask.follow_up and not ctx.desk.scope.answerable(ask.text, ask.vector, ask.hits, ctx.lang):
-            relevant = []  # no guide answers it, or it only looks like a guide question
+        relevant, reason = ask.hits, "nothing_retrieved" if not ask.hits else ""
+        if ask.hits and not ask.follow_up and not ctx.desk.scope.answerable(ask.text, ask.vector, ask.hits, ctx.lang):
+            relevant, reason = [], "out_of_scope"  # no guide answers it, or it only looks like a guide question
         if ask.antecedent is not None and answers[ask.antecedent] is None:
-            relevant = []  # it continues a question no guide answers, so no guide answers it either
+            relevant, reason = [], "continues_unanswered"  # it continues a question no guide answers
         answer = ctx.desk.composer.compose(ask.text, relevant, ctx.lang, ask.vector) if relevant else None
         answers.append(answer if answer is not None and answer.answerable else None)
+        reasons.append(answer.reason if answer is not None and not answer.answerable else reason)
         if answers[-1] is not None:
             used.extend(relevant)
     if not any(answers):
@@ -178,7 +180,8 @@ def compose_answer(ctx: TurnContext) -> None:
             ctx.flags.add("repeated_failure")
             ctx.hand_to("handoff")
             return
-        ctx.canned("nothing_found", "refused")
+        # why, for evaluators and the log (out_of_scope, no_fees, elsewhere:北京, not_in_guide:5号线…)
+        ctx.finish(render("nothing_found", ctx.lang), "refused", refusal=reasons[0] if reasons else "nothing_retrieved")
         return
     last = next(a for a in reversed(answers) if a is not None)
     best = next(h.chunk for h in used if h.doc == last.doc)

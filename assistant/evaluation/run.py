@@ -140,7 +140,8 @@ def check_turn(turn: Turn, reply: Reply, said: str, captured: dict[str, str] | N
     failures = []
     for key, actual in (("status", reply.status), ("skill", reply.skill), ("asks_for", asks_for), ("lang", reply.lang)):
         if key in e and actual not in _alternatives(e[key]):
-            failures.append(f"{key}: expected {' or '.join(_alternatives(e[key]))}, got {actual or '(none)'}")
+            why = f" ({reply.data['refusal']})" if key == "status" and reply.data.get("refusal") else ""
+            failures.append(f"{key}: expected {' or '.join(_alternatives(e[key]))}, got {actual or '(none)'}{why}")
     rank = None
     if "cites" in e:
         wanted = [_alternatives(item) for item in e["cites"]]
@@ -165,6 +166,7 @@ def check_turn(turn: Turn, reply: Reply, said: str, captured: dict[str, str] | N
             "skill": reply.skill, "citations": docs, "lang": reply.lang, "asks_for": asks_for,
             "ticket": reply.data.get("ticket", ""), "latency_ms": round(reply.latency_ms, 1), "rank": rank,
             "answer_source": reply.data.get("answer_source", ""), "verification": reply.data.get("verification", ""),
+            "refusal": reply.data.get("refusal", ""),
             "facts": len(facts), "facts_found": sum(found), "failures": failures, "passed": not failures}
 
 

@@ -45,6 +45,13 @@ def test_nothing_relevant_is_said_plainly_with_12345_and_a_person(small_assistan
     reply = small_assistant.ask(question)
     assert reply.status == "refused" and reply.citations == [] and "12345" in reply.text
     assert ("转人工" in reply.text) if lang == "zh" else ("talk to a person" in reply.text)
+    assert reply.data["refusal"] in {"out_of_scope", "nothing_retrieved"}
+
+
+@pytest.mark.integration
+def test_a_refusal_says_why_in_its_data(small_assistant):
+    reply = small_assistant.ask("How much is a passport in Shanghai?")  # the guide is Chengwan's
+    assert reply.status == "refused" and reply.data["refusal"] == "elsewhere:上海"
 
 
 @pytest.mark.integration

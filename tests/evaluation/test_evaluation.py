@@ -120,7 +120,8 @@ def test_the_report_schema_is_stable(small_assistant, tmp_path):
     assert set(report["cases"][0]) == {"id", "suite", "file", "line", "tags", "passed", "turns"}
     assert set(report["cases"][0]["turns"][0]) == {"say", "line", "expect", "reply", "status", "skill", "citations",
                                                    "lang", "asks_for", "ticket", "latency_ms", "rank", "facts",
-                                                   "facts_found", "failures", "passed", "answer_source", "verification"}
+                                                   "facts_found", "failures", "passed", "answer_source", "verification",
+                                                   "refusal"}
     assert set(report["routing"]) == {"n", "accuracy", "labels", "confusion"}
     assert set(report["gate"]) == {"passed", "missed"} and report["baseline"] is None
     page = (tmp_path / "out" / "report.html").read_text()
