@@ -10,6 +10,10 @@ scope_colloquial.jsonl), at the dialogue's threshold (OUT_OF_SCOPE) and around i
 out-of-scope questions are refused (recall), how many refusals are right (precision), how many
 answerable questions are refused. The answer suites (`citydesk eval`) measure the same model in the
 dialogue; this measures it on the thousands of labelled questions it learns from.
+
+It also scores the model `citydesk train` built (seeds/models/scope.npz, as the dialogue loads it) on
+evals/heldout/scope.jsonl: questions by an author whose other half of the questions is trained on, kept
+apart and never trained or tuned on; that is the figure that counts.
 """
 
 from __future__ import annotations
@@ -25,7 +29,10 @@ from common import ROOT, write_json
 from assistant import Assistant
 from assistant.core.config import Settings
 from assistant.dialogue.scope import MONOTONE, OUT_OF_SCOPE, SCOPE_FILES, scope_data, scope_features
+from assistant.safety.guardrails import detect_language
 from assistant.search.classifier import TRAINING, read_jsonl
+
+HELDOUT = ROOT / "evals" / "heldout" / "scope.jsonl"
 
 READINGS = {"without wording": ([0, 1, 2, 3, 4], MONOTONE[:5]), "with wording": ([0, 1, 2, 3, 4, 5], MONOTONE)}
 
@@ -53,6 +60,30 @@ def origins() -> dict[str, np.ndarray]:
     return out
 
 
+def untouched(desk) -> dict:
+    """The shipped model on the untouched questions, at the dialogue's threshold, by language."""
+    rows = list(read_jsonl(HELDOUT))
+    vectors = desk.embedder.queries([r["text"] for r in rows])
+    probs = []
+    for row, vector in zip(rows, vectors):
+        lang = detect_language(row["text"])
+        hits = desk.retriever.retrieve(row["text"], k=5, vector=vector)
+        probs.append(desk.scope.out_of_scope(row["text"], vector, hits, lang) if hits else 1.0)
+    refused, out = np.array(probs) >= OUT_OF_SCOPE, np.array([r["scope"] == "out" for r in rows])
+    result = {}
+    for lang in ("all", "zh", "en"):
+        held = np.array([lang in ("all", r["lang"]) for r in rows])
+        right = int((refused & out & held).sum())
+        result[lang] = {"recall": round(right / max((out & held).sum(), 1), 3),
+                        "precision": round(right / max((refused & held).sum(), 1), 3),
+                        "answerable_refused": int((refused & ~out & held).sum()),
+                        "answerable": int((~out & held).sum()), "out": int((out & held).sum())}
+        f = result[lang]
+        print(f"  untouched {HELDOUT.name} {lang:3s} at {OUT_OF_SCOPE:.2f}: recall {f['recall']:.3f}  precision "
+              f"{f['precision']:.3f}  answerable refused {f['answerable_refused']}/{f['answerable']}")
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", type=Path, required=True, help="a CITYDESK_HOME with the demo index")
@@ -63,6 +94,7 @@ def main() -> None:
         desk = Assistant.from_settings(Settings.from_env(environ={}, env_file=None, home=Path(tmp) / "home",
                                                          knowledge=ROOT / "knowledge"))
         rows, out, _ = scope_features(desk, args.folds)
+        heldout = untouched(desk) if HELDOUT.exists() else {}
     print(f"{len(out)} questions: {int(out.sum())} out of scope, {int((~out).sum())} answerable "
           f"({args.folds}-fold cross-validation)")
     result = {}
@@ -82,6 +114,7 @@ def main() -> None:
                 print(f"  {name:16s} {file:22s} at {limit:.2f}: recall {figures['recall']:.3f}  precision "
                       f"{figures['precision']:.3f}  answerable refused {figures['answerable_refused']}/"
                       f"{int((~wanted & held).sum())}{mark}")
+    result["untouched"] = heldout
     write_json("scope", result)
 
 

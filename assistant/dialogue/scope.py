@@ -41,8 +41,10 @@ ELLIPTICAL = 0.8
 NEIGHBOURS = 3
 # the labelled questions. seeds/review/scope_colloquial.jsonl (1,377 colloquial ones by another author) is not
 # learned from: many of its out-of-scope questions name services a city can add a guide for (pets, fishing
-# licences, other facilities), and trained on, a newly added dog-registration guide went unanswered
-SCOPE_FILES = ("scope.jsonl",)
+# licences, other facilities), and trained on, a newly added dog-registration guide went unanswered.
+# scope_guides.jsonl: half of 2,010 questions a second author wrote from the guides themselves, colloquial,
+# 17-19 per guide, and questions no city guide answers; the other half is evals/heldout/scope.jsonl
+SCOPE_FILES = ("scope.jsonl", "scope_guides.jsonl")
 
 
 @lru_cache(maxsize=1)

@@ -33,14 +33,14 @@ from assistant.core.prompts import PROMPTS_DIR
 from assistant.core.types import Emergency
 
 # The three thresholds are chosen together by cross-validation on the training data, never on an
-# untouched set (bench/emergency_sweep.py, 2026-12-04, 10,824 phrasings: the fewest near-miss false
-# alarms with no less recall than the thresholds before, 0.983, and no more false alarms on everyday
-# turns; README). The emergency probability above which a whole message raises an emergency:
+# untouched set (bench/emergency_sweep.py, 2026-12-04, 12,524 phrasings by eight authors: the fewest
+# near-miss false alarms with no less recall than the thresholds before, 0.984, and no more false alarms
+# on everyday turns; README). The emergency probability above which a whole message raises an emergency:
 THRESHOLD = 0.5
 # A message the lexicon matches needs far less from the classifier: enough to tell "着火了快来人" from
 # "如果家里着火了应该怎么逃生" or "去年着火的救助怎么申请"
-LEXICON_THRESHOLD = 0.4
-SENTENCE_THRESHOLD = 0.65  # one sentence of several, or the homophone-corrected message
+LEXICON_THRESHOLD = 0.35
+SENTENCE_THRESHOLD = 0.95  # one sentence of several, or the homophone-corrected message
 CALM = 0.02  # below this, and with no emergency word, a message's sentences are not looked at one by one
 EMBEDDING_WEIGHT = 3.0
 # the danger model leans more on character n-grams ("怎么办理", "去年", "if") and is less regularised:
@@ -76,9 +76,11 @@ class Signals:
 # claims after a past fire, hypotheticals, news, figurative "气炸了", urgent everyday "急！" and "Hello!!");
 # two more authors, each on one side (emergency_more.jsonl: emergencies in panic, typos, dialect, inside
 # another request; calm_near_misses_more.jsonl: complaints of past dangers, permits, insurance, 塌房, 想死我了),
-# and two more, writing as people (*_personas.jsonl: the elderly, children, migrant workers, foreigners, drivers)
+# and two more, writing as people (*_personas.jsonl: the elderly, children, migrant workers, foreigners, drivers),
+# and two more in English as expats, students, tourists and helpers write it (*_english.jsonl)
 TUNED = ("emergency.jsonl", "calm_near_misses.jsonl", "emergency_more.jsonl", "calm_near_misses_more.jsonl",
-         "emergency_personas.jsonl", "calm_near_misses_personas.jsonl")
+         "emergency_personas.jsonl", "calm_near_misses_personas.jsonl", "emergency_english.jsonl",
+         "calm_near_misses_english.jsonl")
 
 
 # everyday turns, all calm: names, numbers, yes, greetings (calm_turns, calm_greetings: "Hello!", "Good

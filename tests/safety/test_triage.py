@@ -99,10 +99,10 @@ def test_a_greeting_gets_small_talk_not_a_crisis_line(small_assistant):
     "去年冬天我们楼下的小饭馆着过一次火，消防车来了才扑灭，可现在后厨还是堆满了纸箱和油桶，通道也被堵着，请你们派人去查一查。",
     "Last month the lift in our block stopped between floors twice and my neighbour was stuck for half an hour. "
     "The property company still hasn't repaired it. Please make them fix it properly.",
-    pytest.param("The bus driver on route 9 shouted at my father and slammed the doors on his arm last Friday. "
-                 "He is fine now but I want the company to apologise.",
-                 marks=pytest.mark.xfail(strict=True, reason="known false alarm (violence): a complaint's sentence "
-                                         "alone reads as an assault now; see seeds/training/calm_narratives.jsonl"))])
+    # a sentence of it alone ("slammed the doors on his arm") read as an assault now until triage learned
+    # from English near-misses of an eighth author (2026-12-04)
+    "The bus driver on route 9 shouted at my father and slammed the doors on his arm last Friday. "
+    "He is fine now but I want the company to apologise."])
 def test_a_complaint_that_tells_of_a_past_danger_is_not_an_emergency(triager, message):
     """Citizens' complaints tell stories: a fall on a bus last week, a fire last winter. Triage judges
     their sentences one by one too, and a sentence alone can read as a danger now. These messages are
