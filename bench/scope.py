@@ -12,8 +12,8 @@ answerable questions are refused. The answer suites (`citydesk eval`) measure th
 dialogue; this measures it on the thousands of labelled questions it learns from.
 
 It also scores the model `citydesk train` built (seeds/models/scope.npz, as the dialogue loads it) on
-evals/heldout/scope.jsonl: questions by an author whose other half of the questions is trained on, kept
-apart and never trained or tuned on; that is the figure that counts.
+evals/heldout/scope.jsonl: half of a second author's questions, never trained or tuned on (the other
+half, seeds/review/scope_guides.jsonl, is kept for review); that is the figure that counts.
 """
 
 from __future__ import annotations
@@ -60,6 +60,15 @@ def origins() -> dict[str, np.ndarray]:
     return out
 
 
+def figures(refused: np.ndarray, out: np.ndarray, held: np.ndarray) -> dict:
+    """Among the `held` questions: recall of the out-of-scope ones, precision of the refusals, and how
+    many answerable ones were refused (of how many)."""
+    right = int((refused & out & held).sum())
+    return {"recall": round(right / max((out & held).sum(), 1), 3),
+            "precision": round(right / max((refused & held).sum(), 1), 3),
+            "answerable_refused": int((refused & ~out & held).sum()), "answerable": int((~out & held).sum())}
+
+
 def untouched(desk) -> dict:
     """The shipped model on the untouched questions, at the dialogue's threshold, by language."""
     rows = list(read_jsonl(HELDOUT))
@@ -73,12 +82,7 @@ def untouched(desk) -> dict:
     result = {}
     for lang in ("all", "zh", "en"):
         held = np.array([lang in ("all", r["lang"]) for r in rows])
-        right = int((refused & out & held).sum())
-        result[lang] = {"recall": round(right / max((out & held).sum(), 1), 3),
-                        "precision": round(right / max((refused & held).sum(), 1), 3),
-                        "answerable_refused": int((refused & ~out & held).sum()),
-                        "answerable": int((~out & held).sum()), "out": int((out & held).sum())}
-        f = result[lang]
+        f = result[lang] = {**figures(refused, out, held), "out": int((out & held).sum())}
         print(f"  untouched {HELDOUT.name} {lang:3s} at {OUT_OF_SCOPE:.2f}: recall {f['recall']:.3f}  precision "
               f"{f['precision']:.3f}  answerable refused {f['answerable_refused']}/{f['answerable']}")
     return result
@@ -104,16 +108,10 @@ def main() -> None:
         for file, rows_of in origins().items():
             result[name][file] = {}
             for limit in sorted({0.6, 0.7, OUT_OF_SCOPE, 0.9}):
-                refused, held, wanted = probs >= limit, rows_of, out
-                right = int((refused & wanted & held).sum())
-                figures = {"recall": round(right / max((wanted & held).sum(), 1), 3),
-                           "precision": round(right / max((refused & held).sum(), 1), 3),
-                           "answerable_refused": int((refused & ~wanted & held).sum())}
-                result[name][file][str(limit)] = figures
+                f = result[name][file][str(limit)] = figures(probs >= limit, out, rows_of)
                 mark = "  <- the dialogue's threshold" if limit == OUT_OF_SCOPE else ""
-                print(f"  {name:16s} {file:22s} at {limit:.2f}: recall {figures['recall']:.3f}  precision "
-                      f"{figures['precision']:.3f}  answerable refused {figures['answerable_refused']}/"
-                      f"{int((~wanted & held).sum())}{mark}")
+                print(f"  {name:16s} {file:22s} at {limit:.2f}: recall {f['recall']:.3f}  precision "
+                      f"{f['precision']:.3f}  answerable refused {f['answerable_refused']}/{f['answerable']}{mark}")
     result["untouched"] = heldout
     write_json("scope", result)
 
