@@ -24,7 +24,7 @@ import numpy as np
 from common import RESULTS, write_json
 
 from assistant.safety import triage
-from assistant.safety.triage import EVERYDAY, TUNED, Triager, fit_triage, everyday_rows, training_rows, tuned_rows
+from assistant.safety.triage import EVERYDAY, MESSAGES, TUNED, Triager, fit_triage, everyday_rows, training_rows, tuned_rows
 from assistant.search.classifier import TRAINING, read_jsonl
 from assistant.search.embed import get_embedder
 
@@ -96,11 +96,16 @@ def main() -> None:
                              "how the thresholds hold on phrasings by someone the model never read")
     args = parser.parse_args()
     rows = list(tuned_rows()) + list(everyday_rows())
-    sizes = {name: len(read_jsonl(TRAINING / name)) for name in TUNED + EVERYDAY}
+    # the rows in tuned_rows()' order: each TUNED file, the MESSAGES (two authors' whole messages with the
+    # sentences drawn from them), then the everyday turns
+    sizes = {name: len(read_jsonl(TRAINING / name)) for name in TUNED}
+    sizes = {**sizes, " + ".join(MESSAGES): len(tuned_rows()) - sum(sizes.values()),
+             **{name: len(read_jsonl(TRAINING / name)) for name in EVERYDAY}}
     authors = None
     if args.by_author:
-        authors = [i for i, name in enumerate(TUNED) for _ in range(sizes[name])]
-        authors += [i % len(TUNED) for i in range(len(rows) - len(authors))]
+        held = list(sizes)[:len(TUNED) + 1]
+        authors = [i for i, name in enumerate(held) for _ in range(sizes[name])]
+        authors += [i % len(held) for i in range(len(rows) - len(authors))]
     name = "emergency_sweep" + ("_by_author" if args.by_author else "")
     saved = RESULTS / f"{name}_signals.npz"  # --reuse: score again without refitting the folds
     sig = dict(np.load(saved)) if args.reuse and saved.exists() else {}

@@ -6,14 +6,14 @@ with and without the share of the question's words that the best guide uses.
 Each question's features are read as `citydesk train` reads them (retrieval on the indexed home, the
 nearest examples from the training folds only); trees are then fitted on k-1 folds of the features
 and score the k-th. Printed for all questions and for each file of them (seeds/training/scope.jsonl and
-scope_colloquial.jsonl), at the dialogue's threshold (OUT_OF_SCOPE) and around it: how many
+scope_guides.jsonl), at the dialogue's threshold (OUT_OF_SCOPE) and around it: how many
 out-of-scope questions are refused (recall), how many refusals are right (precision), how many
 answerable questions are refused. The answer suites (`citydesk eval`) measure the same model in the
 dialogue; this measures it on the thousands of labelled questions it learns from.
 
 It also scores the model `citydesk train` built (seeds/models/scope.npz, as the dialogue loads it) on
 evals/heldout/scope.jsonl: half of a second author's questions, never trained or tuned on (the other
-half, seeds/review/scope_guides.jsonl, is kept for review); that is the figure that counts.
+half, seeds/training/scope_guides.jsonl, is learned from); that is the figure that counts.
 """
 
 from __future__ import annotations

@@ -42,11 +42,12 @@ NEIGHBOURS = 3
 # the labelled questions. seeds/review/scope_colloquial.jsonl (1,377 colloquial ones by another author) is not
 # learned from: many of its out-of-scope questions name services a city can add a guide for (pets, fishing
 # licences, other facilities), and trained on, a newly added dog-registration guide went unanswered.
-# Nor is seeds/review/scope_guides.jsonl (half of 2,010 questions a second author wrote from the guides):
-# trained on, it halved the untouched refusals of answerable questions (evals/heldout/scope.jsonl, 13 -> 6
-# of 712), but over an index of three guides "地铁末班车几点" was then answered from the passport guide:
-# the nearest-example features say what the demo city answers, not what this index holds (README)
-SCOPE_FILES = ("scope.jsonl",)
+# seeds/training/scope_guides.jsonl (half of 2,010 questions a second author wrote from the guides; the other
+# half is evals/heldout/scope.jsonl) is: it took the untouched refusals of answerable questions from 13 to 6
+# of 712. The nearest-example features still say what the demo city answers, not what the index holds: over
+# an index of three guides "地铁末班车几点" is like the metro examples, and it is refused because the guide
+# found states no hours (prompts/aspects.yaml), not by this model (README)
+SCOPE_FILES = ("scope.jsonl", "scope_guides.jsonl")
 
 
 @lru_cache(maxsize=1)

@@ -33,14 +33,15 @@ from assistant.core.prompts import PROMPTS_DIR
 from assistant.core.types import Emergency
 
 # The three thresholds are chosen together by cross-validation on the training data, never on an
-# untouched set (bench/emergency_sweep.py, 2026-12-04, 12,524 phrasings by eight authors: the fewest
-# near-miss false alarms with no less recall than the thresholds before, 0.984, and no more false alarms
-# on everyday turns; README). The emergency probability above which a whole message raises an emergency:
+# untouched set (bench/emergency_sweep.py, 2026-12-04, 16,894 phrasings and turns by ten authors: the fewest
+# near-miss false alarms with no less recall than the thresholds before (0.5, 0.35, 0.95), 0.984, and no
+# more false alarms on everyday turns; near-miss false alarms 0.061 -> 0.059; README). The emergency
+# probability above which a whole message raises an emergency:
 THRESHOLD = 0.5
 # A message the lexicon matches needs far less from the classifier: enough to tell "着火了快来人" from
 # "如果家里着火了应该怎么逃生" or "去年着火的救助怎么申请"
-LEXICON_THRESHOLD = 0.35
-SENTENCE_THRESHOLD = 0.95  # one sentence of several, or the homophone-corrected message
+LEXICON_THRESHOLD = 0.45
+SENTENCE_THRESHOLD = 0.9  # one sentence of several, or the homophone-corrected message
 CALM = 0.02  # below this, and with no emergency word, a message's sentences are not looked at one by one
 EMBEDDING_WEIGHT = 3.0
 # the danger model leans more on character n-grams ("怎么办理", "去年", "if") and is less regularised:
@@ -81,6 +82,12 @@ class Signals:
 TUNED = ("emergency.jsonl", "calm_near_misses.jsonl", "emergency_more.jsonl", "calm_near_misses_more.jsonl",
          "emergency_personas.jsonl", "calm_near_misses_personas.jsonl", "emergency_english.jsonl",
          "calm_near_misses_english.jsonl")
+# whole messages by two more authors (zh, en), each with the sentence that states the danger where there is
+# one: an emergency told inside a complaint, a booking or a question (emergency_in_messages.jsonl, the
+# sentence learned from as a phrasing of its own too), and hazards, past incidents, safety paperwork and
+# idioms told at length (calm_hazard_messages.jsonl, each sentence of it learned from as a calm one, as
+# NARRATIVES are)
+MESSAGES = ("emergency_in_messages.jsonl", "calm_hazard_messages.jsonl")
 
 
 # everyday turns, all calm: names, numbers, yes, greetings (calm_turns, calm_greetings: "Hello!", "Good
@@ -98,7 +105,16 @@ NARRATIVES, NARRATIVE_WEIGHT = "calm_narratives.jsonl", 0.3
 
 @lru_cache(maxsize=1)
 def tuned_rows() -> tuple[dict, ...]:
-    return tuple(r for name in TUNED for r in read_jsonl(TRAINING / name))
+    rows = [r for name in TUNED for r in read_jsonl(TRAINING / name)]
+    for r in (r for name in MESSAGES for r in read_jsonl(TRAINING / name)):
+        rows.append(r)
+        if r["kind"] != "none" and r["emergency_sentence"] != r["text"]:
+            rows.append({**r, "text": r["emergency_sentence"]})
+        elif r["kind"] == "none":
+            parts = sentences(r["text"])
+            rows += [{"text": p, "kind": "none", "topic": "narrative_sentence", "lang": r["lang"]} for p in parts
+                     if len(parts) > 1]
+    return tuple(rows)
 
 
 @lru_cache(maxsize=1)
@@ -117,6 +133,11 @@ def training_rows() -> tuple[dict, ...]:
     # a question that names an emergency word may be one asked in the middle of it ("someone fell into the
     # river, how can I help?"): only those without such a word are calm for certain
     calm = [r["text"] for r in read_jsonl(TRAINING / "scope.jsonl") if not word.search(normalize(r["text"]).lower())]
+    # so are the router's bookings and health questions: "头疼挂什么科" asks for a doctor, not for help now
+    # (without them, whole messages in which a sudden splitting headache is one sentence taught "我头疼得
+    # 厉害，想挂个号" to raise an emergency)
+    calm += [r["text"] for name in ("booking.jsonl", "health_questions.jsonl")
+             for r in read_jsonl(TRAINING / "skills" / name) if not word.search(normalize(r["text"]).lower())]
     # the requests were labelled complaint, help, suggestion or question by their authors: a street
     # light, a fire lane blocked by cars, "last month a kitchen caught fire and the engine could not get
     # in" are reports to a department, and the classifier needs to see them as such

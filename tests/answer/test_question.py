@@ -67,6 +67,10 @@ def test_what_an_answer_must_state():
     assert needed(analyze("护照是什么")) == []
     [future] = needed(analyze("高龄津贴明年会不会涨？涨多少"))  # the future must be answered, whatever else
     assert not future.search("80—89周岁：100元")
+    # a count of working days is how long something takes, not when a place is open
+    [hours] = needed(analyze("地铁末班车几点"))
+    assert hours.search("工作日 6:30—23:00") and hours.search("法定节假日照常运营")
+    assert not hours.search("7个工作日内办结") and not hours.search("十五个工作日")
 
 
 def test_identifiers_and_numbers():

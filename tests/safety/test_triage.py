@@ -49,8 +49,7 @@ def test_near_misses_and_everyday_turns_are_not_emergencies(triager, message):
     "笑死，排了两个小时队，窗口说系统崩了，明天还能来办吗", "消防演练的通知说下周三下午，家长要不要到场",
     "上个月我爸摔了一跤住院，现在出院了，医保报销要什么材料", "My car battery is dead, can I renew the licence online instead?",
     "The queue at the tax office was killing me today. Is there an online form?",
-    pytest.param("Our building had a gas leak scare last winter; who inspects the pipes every year?",
-                 marks=pytest.mark.xfail(strict=True, reason="known false alarm (gas): a past leak named in English"))])
+    "Our building had a gas leak scare last winter; who inspects the pipes every year?"])
 def test_words_that_sound_alarming_in_calm_messages_are_not_emergencies(triager, message):
     """Fresh phrasings (not in the training data): slang, a drill, a fall that is over, a dead battery."""
     assert triager.triage(message, triager.embedder.query(message)).emergency is None, message
