@@ -70,3 +70,13 @@ def test_turns_are_stored_masked_in_the_session(small_assistant):
     assert history[1]["status"] == reply.status
     again = small_assistant.ask("护照多少钱", session_id=reply.session_id)
     assert again.session_id == reply.session_id and len(small_assistant.history(reply.session_id)) == 4
+
+
+def test_an_english_list_counts_its_length_as_the_same_list_in_chinese():
+    """The block limits are in Chinese characters; the English guides say the same in about 3.2 times as
+    many characters, so a list of English card types is not cut where the Chinese one would be kept whole."""
+    from assistant.answer.extractive import MAX_BLOCK_CHARS, length
+
+    zh = "学生卡：凭学生证办理，乘车五折。" * 20
+    en = "Student card: apply with a student ID; rides at half price. " * 20
+    assert length(zh) == len(zh) and length(en) < MAX_BLOCK_CHARS < len(en)
