@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from assistant.safety.guardrails import normalize
+from assistant.safety.guardrails import has_chinese, normalize
 from assistant.services.places import elsewhere
 from assistant.core.prompts import render
 from assistant.answer.question import Question, analyze, identifiers, needed, vocabulary
@@ -30,7 +30,6 @@ MAX_BLOCK_CHARS = 700
 # the limits above count Chinese characters: the English guides say the same in 3.2 times as many characters
 # (245,894 against 77,194 over the 35 guides written in both), so English text counts that much less
 LATIN_PER_CJK = 3.2
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 SMALL_BLOCK = 160  # a list or paragraph this short is quoted whole rather than cut
 DIRECT_CHARS = 300  # a direct answer quotes at most about this much
 CLOSE = 0.8        # units scoring this close to the best one are quoted with it
@@ -40,7 +39,7 @@ _NAMED_ITEM = re.compile(r"^\s*\S{1,4}\s*(?:\*\*[^*]{1,20}\*\*|[^，。,.:：]{1
 
 def length(text: str) -> float:
     """A text's length in Chinese characters: an English text's characters count 1 / LATIN_PER_CJK each."""
-    return len(text) if _CJK.search(text) else len(text) / LATIN_PER_CJK
+    return len(text) if has_chinese(text) else len(text) / LATIN_PER_CJK
 
 
 @dataclass
@@ -129,7 +128,7 @@ class Composer:
         if section is not None:
             best = section
         chosen = self._whole(q, best.unit, scored)
-        chars = sum(len(u.text) for u in chosen)
+        chars = sum(length(u.text) for u in chosen)
         need = needed(q)
         for other in scored[:8]:
             if other.unit in chosen or other.score < top - CLOSE:
@@ -140,10 +139,10 @@ class Composer:
                     or self._in_aspect_section(q, other.unit)):
                 continue  # nor does another section's text, unless it is where the aspect lives
             more = self._whole(q, other.unit, scored, small_only=True)
-            if chars + sum(len(u.text) for u in more) > DIRECT_CHARS:
+            if chars + sum(length(u.text) for u in more) > DIRECT_CHARS:
                 continue
             chosen += [u for u in more if u not in chosen]
-            chars += sum(len(u.text) for u in more)
+            chars += sum(length(u.text) for u in more)
         if q.situations:
             seen = {u.section for u in chosen}
             for s in scored[1:12]:
@@ -198,11 +197,14 @@ class Composer:
         items = Counter((s.unit.section, s.unit.block) for s in scored if s.unit.kind == "item")
         named = Counter((s.unit.section, s.unit.block) for s in scored if s.unit.kind == "item"
                         and _NAMED_ITEM.match(s.unit.text))
+        enumeration = re.compile(vocabulary()["enumeration"], re.I)
         best, best_score = None, -1e9
         for s in scored:
             key = (s.unit.section, s.unit.block)
             if items.get(key, 0) >= 3:
                 bonus = WEIGHTS["aspect"] * 3 * named.get(key, 0) / items[key]
+                if enumeration.search(s.unit.lead) or enumeration.search(heading(s.unit.section)):
+                    bonus += WEIGHTS["aspect"] * 3
             elif s.unit.kind == "sentence" and s.unit.text.count("、") >= 2:
                 bonus = 0.0
             else:

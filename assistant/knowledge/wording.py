@@ -21,11 +21,10 @@ import re
 import threading
 from collections import Counter
 
-from assistant.safety.guardrails import normalize
+from assistant.safety.guardrails import has_chinese, normalize
 from assistant.search.lexical import tokenize
 
 _WORD = re.compile(r"[a-z0-9]+")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 _DIGIT = re.compile(r"\d")
 _EN_STOP = frozenset("the a an of to is are in on for and or do does i my me what how can it be with at by from this that "
                      "there their you your we our will would should much many get if as".split())
@@ -42,7 +41,7 @@ def terms(text: str) -> list[str]:
 
 
 def _script(word: str) -> str:
-    return "zh" if _CJK.search(word) else "latin"
+    return "zh" if has_chinese(word) else "latin"
 
 
 class GuideWording:

@@ -5,7 +5,8 @@ from assistant.answer.question import analyze
 QUESTIONS = [("办护照要带什么材料", "materials"), ("护照多少钱", "fees"), ("要等几天才能拿到", "time"),
              ("在哪里办", "where"), ("咨询电话是多少", "contact"), ("谁可以申请", "eligibility"),
              ("怎么申请居住证", "how"), ("What documents do I need?", "materials"), ("How much is it?", "fees"),
-             ("How long does it take?", "time"), ("Where do I apply?", "where"), ("护照是什么", None)]
+             ("How long does it take?", "time"), ("Where do I apply?", "where"), ("Which types of card are there?", "list"),
+             ("护照是什么", None)]
 
 
 @pytest.mark.unit

@@ -106,3 +106,15 @@ def test_the_wording_share_counts_the_guides_words_and_weighs_the_rare_ones(corp
     fishing = "Do I need a fishing licence to fish in the Cheng River?"  # "fishing" is in no guide
     assert wording.coverage(fishing, "permits/food-business-licence.md") < 0.3
     assert wording.coverage("", "permits/passport.md") == 1.0
+
+
+@pytest.mark.parametrize("question, items", [
+    ("退休一件事包括哪些事项", ["住房公积金销户提取", "老年人优待证申领"]),
+    ("困难学生资助有哪些项目", ["学前教育资助", "圆梦助学"]),
+    ("Which types of transit card are there?", ["Student card", "Registered card"]),
+])
+def test_which_ones_is_answered_from_the_list_that_names_them(corpus_assistant, question, items):
+    """A list whose lead-in or heading says it names the service's parts ("主要项目包括：", "一次办好的
+    事项", "the following types") answers "which ones", not the conditions or time limits also listed."""
+    reply = ask(corpus_assistant, question)
+    assert reply.status == "answered" and all(item in reply.text for item in items)
