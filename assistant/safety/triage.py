@@ -78,10 +78,13 @@ class Signals:
 # two more authors, each on one side (emergency_more.jsonl: emergencies in panic, typos, dialect, inside
 # another request; calm_near_misses_more.jsonl: complaints of past dangers, permits, insurance, 塌房, 想死我了),
 # and two more, writing as people (*_personas.jsonl: the elderly, children, migrant workers, foreigners, drivers),
-# and two more in English as expats, students, tourists and helpers write it (*_english.jsonl)
+# and two more in English as expats, students, tourists and helpers write it (*_english.jsonl), and two more,
+# one in each language, each writing both sides (*_english_more.jsonl, *_chinese_more.jsonl: panics of two words,
+# an emergency said calmly or in passing, dialect and homophones; idioms, drills, claims, hazards to report)
 TUNED = ("emergency.jsonl", "calm_near_misses.jsonl", "emergency_more.jsonl", "calm_near_misses_more.jsonl",
          "emergency_personas.jsonl", "calm_near_misses_personas.jsonl", "emergency_english.jsonl",
-         "calm_near_misses_english.jsonl")
+         "calm_near_misses_english.jsonl", "emergency_english_more.jsonl", "calm_near_misses_english_more.jsonl",
+         "emergency_chinese_more.jsonl", "calm_near_misses_chinese_more.jsonl")
 # whole messages by two more authors (zh, en), each with the sentence that states the danger where there is
 # one: an emergency told inside a complaint, a booking or a question (emergency_in_messages.jsonl, the
 # sentence learned from as a phrasing of its own too), and hazards, past incidents, safety paperwork and
