@@ -65,6 +65,15 @@ def test_an_emergency_among_other_words_is_recognised(triager, message, kind):
     assert found.emergency is not None and found.emergency.kind == kind, message
 
 
+@pytest.mark.parametrize("message", ["I can't see any point in going on anymore", "活着好累，想解脱了",
+                                     "I want to end it all tonight"])
+def test_a_hint_of_suicide_is_a_crisis_not_a_mood(triager, message):
+    """Said without a word for dying: idioms of dying and killing learned as calm ("this heat is killing
+    me") must not take these below the threshold (seeds/README.md, review/)."""
+    found = triager.triage(message)
+    assert found.emergency is not None and found.emergency.kind == "self_harm", message
+
+
 @pytest.mark.parametrize("message, other", [("我朋友说不想活了", True), ("我不想活了", False),
                                             ("my brother texted me goodbye and won't answer his phone", True)])
 def test_a_crisis_reported_for_someone_else_is_marked_so(triager, message, other):
