@@ -197,7 +197,7 @@ class Composer:
         items = Counter((s.unit.section, s.unit.block) for s in scored if s.unit.kind == "item")
         named = Counter((s.unit.section, s.unit.block) for s in scored if s.unit.kind == "item"
                         and _NAMED_ITEM.match(s.unit.text))
-        enumeration = re.compile(vocabulary()["enumeration"], re.I)
+        enumeration = vocabulary()["enumeration_pattern"]
         best, best_score = None, -1e9
         for s in scored:
             key = (s.unit.section, s.unit.block)

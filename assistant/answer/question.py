@@ -45,6 +45,7 @@ def vocabulary() -> dict:
     """prompts/aspects.yaml, with its patterns compiled."""
     data = yaml.safe_load((PROMPTS_DIR / "aspects.yaml").read_text(encoding="utf-8"))
     data["answer_patterns"] = {k: re.compile(v, re.I) for k, v in data["answers"].items()}
+    data["enumeration_pattern"] = re.compile(data["enumeration"], re.I)
     return data
 
 

@@ -153,17 +153,24 @@ def looks_like_question(text: str) -> bool:
     return bool(_QUESTION.search(text))
 
 
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
 def has_chinese(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+    return _HAN.search(text) is not None
+
+
+def script_counts(text: str) -> tuple[int, int]:
+    """(Chinese characters, Latin letters) in the text."""
+    return len(_HAN.findall(text)), len(_LATIN.findall(text))
 
 
 def detect_language(text: str, default: str = "zh") -> str:
     """'zh' when the text has Chinese characters, 'en' when it is mostly Latin letters."""
-    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
-    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
-    if cjk:
+    if has_chinese(text):
         return "zh"
-    if latin >= 2:
+    if len(_LATIN.findall(text)) >= 2:
         return "en"
     return default
 

@@ -44,8 +44,7 @@ def split(answer: str) -> list[str]:
 
 
 def is_chinese(text: str) -> bool:
-    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
-    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+    cjk, latin = guardrails.script_counts(text)
     return cjk * 3 >= latin
 
 
