@@ -17,7 +17,7 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-from assistant.search.classifier import TRAINING, ModelSet, TextModel, digest, fit_text_model, read_jsonl, versioned_or_trained
+from assistant.search.classifier import TRAINING, ModelSet, TextModel, digest, fit_text_model, read_jsonl, request_files, versioned_or_trained
 from assistant.search.embed import Embedder
 from assistant.safety.guardrails import name_numbers, normalize
 from assistant.skills.registry import Skill
@@ -43,7 +43,7 @@ def training_rows(examples: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str
     """(text, skill) pairs: the skill data files, requests and questions, follow-ups, asking for a person,
     and the skills' own `examples`."""
     rows = [(r["text"], r["skill"]) for path in sorted((TRAINING / "skills").glob("*.jsonl")) for r in read_jsonl(path)]
-    for path in sorted((TRAINING / "requests").glob("*.jsonl")):
+    for path in request_files():
         rows += [(r["text"], QUESTION if r["type"] == "question" else "report_issue") for r in read_jsonl(path)]
     for name in ("scope", "followups", "calm_followups"):
         rows += [(r["text"], QUESTION) for r in read_jsonl(TRAINING / f"{name}.jsonl")]

@@ -39,15 +39,16 @@ log = logging.getLogger(__name__)
 OUT_OF_SCOPE = 0.8
 ELLIPTICAL = 0.8
 NEIGHBOURS = 3
-# the labelled questions. seeds/review/scope_colloquial.jsonl (1,377 colloquial ones by another author) is not
-# learned from: many of its out-of-scope questions name services a city can add a guide for (pets, fishing
-# licences, other facilities), and trained on, a newly added dog-registration guide went unanswered.
-# seeds/training/scope_guides.jsonl (half of 2,010 questions a second author wrote from the guides; the other
-# half is evals/heldout/scope.jsonl) is: it took the untouched refusals of answerable questions from 13 to 6
-# of 712. The nearest-example features still say what the demo city answers, not what the index holds: over
+# the labelled questions. seeds/training/scope_guides.jsonl (half of 2,010 questions a second author wrote
+# from the guides; the other half is evals/heldout/scope.jsonl) took the untouched refusals of answerable
+# questions from 13 to 6 of 712. seeds/training/scope_colloquial.jsonl (1,241 colloquial questions by a third
+# author) is learned from since a reviewer kept only the out-of-scope questions no city guide could answer
+# (the 136 dropped, pets, fishing licences, libraries, utilities' prices, are seeds/review/
+# scope_colloquial_dropped.jsonl): unreviewed, they left a newly added dog-registration guide unanswered. The
+# nearest-example features still say what the demo city answers, not what the index holds: over
 # an index of three guides "地铁末班车几点" is like the metro examples, and it is refused because the guide
 # found states no hours (prompts/aspects.yaml), not by this model (README)
-SCOPE_FILES = ("scope.jsonl", "scope_guides.jsonl")
+SCOPE_FILES = ("scope.jsonl", "scope_guides.jsonl", "scope_colloquial.jsonl")
 
 
 @lru_cache(maxsize=1)

@@ -26,7 +26,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 import yaml
 
-from assistant.search.classifier import TRAINING, ModelSet, TextModel, digest, fit_text_model, read_jsonl, versioned_or_trained
+from assistant.search.classifier import TRAINING, ModelSet, TextModel, digest, fit_text_model, read_jsonl, request_files, versioned_or_trained
 from assistant.safety.guardrails import normalize
 from assistant.safety.homophones import pinyin_fix
 from assistant.core.prompts import PROMPTS_DIR
@@ -141,7 +141,7 @@ def training_rows() -> tuple[dict, ...]:
     # the requests were labelled complaint, help, suggestion or question by their authors: a street
     # light, a fire lane blocked by cars, "last month a kitchen caught fire and the engine could not get
     # in" are reports to a department, and the classifier needs to see them as such
-    for path in sorted((TRAINING / "requests").glob("*.jsonl")):
+    for path in request_files():
         calm += [r["text"] for r in read_jsonl(path)]
     rows += [{"text": t, "kind": "none", "topic": "city_question"} for t in calm]
     return tuple(rows + list(read_jsonl(TRAINING / NARRATIVES)))

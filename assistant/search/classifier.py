@@ -25,6 +25,13 @@ from assistant.core.config import ROOT
 log = logging.getLogger(__name__)
 TRAINING = ROOT / "seeds" / "training"
 VERSIONED = ROOT / "seeds" / "models"
+# requests files that only the request classifier learns from (assistant/dialogue/intake.py says why)
+INTAKE_ONLY = ("as_asked.jsonl",)
+
+
+def request_files(*, intake: bool = False) -> list[Path]:
+    """The labelled requests, seeds/training/requests/*.jsonl; INTAKE_ONLY's only for the intake."""
+    return [p for p in sorted((TRAINING / "requests").glob("*.jsonl")) if intake or p.name not in INTAKE_ONLY]
 
 
 def read_jsonl(path: Path) -> list[dict]:
