@@ -7,8 +7,8 @@ scope.jsonl are learned from in every fold, as `citydesk train` does); each fold
 a request classifier that never saw them. For each threshold on P(complaint or help or suggestion) it
 prints the request-vs-question accuracy, the share of questions taken as requests and of requests
 missed; a message of several parts is also a request when one part reaches PART_REQUEST, as in the
-dialogue (the router, which may send a message to another skill first, is left out). The requests issue's rule: the most accurate threshold that takes at most 8 % of
-questions for requests. The untouched set (evals/heldout/requests.jsonl) is not read here: measure it
+dialogue (the router, which may send a message to another skill first, is left out). The requests
+issue's rule: the most accurate threshold that takes at most 8 % of questions for requests. The untouched set (evals/heldout/requests.jsonl) is not read here: measure it
 afterwards with bench/requests.py.
 """
 
@@ -66,8 +66,8 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args()
     p, truth = cross_validated_request(args.folds)
-    print(f"{len(truth)} labelled messages in files of requests and questions ({int(truth.sum())} requests, {int((~truth).sum())} questions), "
-          f"{args.folds}-fold cross-validation")
+    print(f"{len(truth)} labelled messages in files of requests and questions ({int(truth.sum())} requests, "
+          f"{int((~truth).sum())} questions), {args.folds}-fold cross-validation")
     rows, best = {}, None
     for t in THRESHOLDS:
         taken = p >= t

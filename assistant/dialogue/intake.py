@@ -37,11 +37,12 @@ GIST_CHARS = 80        # how much of a long message stands for it
 QUESTION_WEIGHT = 0.3  # the weight of scope.jsonl's questions against the labelled messages
 REQUEST_KINDS = ("complaint", "help", "suggestion")
 # INTAKE_ONLY (assistant/search/classifier.py): requests files learned from by this classifier only, not by
-# the router (route.py) or by triage as calm messages (triage.py). Trained on as_asked.jsonl's many questions about complaints and repairs ("楼上漏水
-# 到我家，维修基金怎么用？"), the router took "我上次投诉的事情处理得怎么样了" for a question to the guides, not
-# a work order's status (the requests suite); and its near-emergencies told as requests (a cable sparking
-# in a tree, a burst pipe) cost triage 4 of the untouched emergencies (recall 0.976 -> 0.971) and 7 false
-# alarms (`python bench/emergency.py`, 2026-12-04)
+# the router (route.py) or by triage as calm messages (triage.py). Trained on as_asked.jsonl's many
+# questions about complaints and repairs ("楼上漏水到我家，维修基金怎么用？"), the router took
+# "我上次投诉的事情处理得怎么样了" for a question to the guides, not a work order's status (the requests
+# suite); and its near-emergencies told as requests (a cable sparking in a tree, a burst pipe) cost triage
+# 4 of the untouched emergencies (recall 0.976 -> 0.971) and 7 false alarms (`python bench/emergency.py`,
+# 2026-12-04)
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
 
 

@@ -41,12 +41,12 @@ ELLIPTICAL = 0.8
 NEIGHBOURS = 3
 # the labelled questions. seeds/training/scope_guides.jsonl (half of 2,010 questions a second author wrote
 # from the guides; the other half is evals/heldout/scope.jsonl) took the untouched refusals of answerable
-# questions from 13 to 6 of 712. seeds/training/scope_colloquial.jsonl (1,241 colloquial questions by a third
+# questions from 13 to 6 of 712. seeds/training/scope_colloquial.jsonl (1,234 colloquial questions by a third
 # author) is learned from since a reviewer kept only the out-of-scope questions no city guide could answer
-# (the 136 dropped, pets, fishing licences, libraries, utilities' prices, are seeds/review/
-# scope_colloquial_dropped.jsonl): unreviewed, they left a newly added dog-registration guide unanswered. The
-# nearest-example features still say what the demo city answers, not what the index holds: over
-# an index of three guides "地铁末班车几点" is like the metro examples, and it is refused because the guide
+# (the 143 dropped, pets and other animals, fishing licences, libraries, utilities' prices, are
+# seeds/review/scope_colloquial_dropped.jsonl): unreviewed, they left a newly added dog-registration guide
+# unanswered. The nearest-example features still say what the demo city answers, not what the index holds:
+# over an index of three guides "地铁末班车几点" is like the metro examples, and it is refused because the guide
 # found states no hours (prompts/aspects.yaml), not by this model (README)
 SCOPE_FILES = ("scope.jsonl", "scope_guides.jsonl", "scope_colloquial.jsonl")
 
