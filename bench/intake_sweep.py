@@ -19,8 +19,7 @@ import argparse
 import numpy as np
 from common import write_json
 
-from assistant.dialogue.intake import PART_REQUEST, REQUEST, Intake, fit_intake, training_rows
-from assistant.answer.question import split_questions
+from assistant.dialogue.intake import REQUEST, Intake, fit_intake, training_rows
 from assistant.safety.guardrails import normalize
 from assistant.core.config import Settings
 from assistant.search.classifier import read_jsonl, request_files
@@ -54,10 +53,8 @@ def cross_validated_request(folds: int) -> tuple[np.ndarray, np.ndarray]:
         intake = Intake(embedder=embedder, model=model)
         for i in test:
             # the whole message at the threshold; one part of several at PART_REQUEST, as the dialogue does
-            parts = [q for q in split_questions(rows[i]["text"]) if len(q) >= 4]
             whole = intake.classify(rows[i]["text"], vectors[i]).request
-            part = max((intake.classify(q).request for q in parts), default=0.0) if len(parts) > 1 else 0.0
-            p[i] = max(whole, 1.0 if part >= PART_REQUEST else 0.0)
+            p[i] = 1.0 if intake.part_request(rows[i]["text"]) else whole
     return p, truth
 
 

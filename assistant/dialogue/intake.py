@@ -19,6 +19,7 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
+from assistant.answer.question import split_questions
 from assistant.search.classifier import TRAINING, ModelSet, TextModel, digest, fit_text_model, read_jsonl, request_files, versioned_or_trained
 from assistant.safety.guardrails import normalize, strip_invisible
 
@@ -175,3 +176,10 @@ class Intake:
         return Classification(kind=kind, department=ranked[0][0], request=round(request, 4),
                               confidence=round(ranked[0][1] - (ranked[1][1] if len(ranked) > 1 else 0.0), 4),
                               kind_scores=kinds, department_scores=departments)
+
+    def part_request(self, text: str) -> Classification | None:
+        """The first part of a message of several that is a request on its own (from PART_REQUEST): "路灯坏了，
+        另外问一下怎么申请公租房" files the street light and answers the question."""
+        parts = [p for p in split_questions(text) if len(p) >= 4]
+        return next((piece for piece in map(self.classify, parts if len(parts) > 1 else [])
+                     if piece.request >= PART_REQUEST), None)

@@ -16,10 +16,9 @@ from typing import Any, Iterator
 from assistant.answer import generate
 from assistant.answer.extractive import combine
 from assistant.answer.followup import Ask
-from assistant.answer.question import split_questions
 from assistant.core.prompts import render
 from assistant.core.types import Reply, Route
-from assistant.dialogue.intake import PART_REQUEST, REQUEST
+from assistant.dialogue.intake import REQUEST
 from assistant.dialogue.route import QUESTION, SKILL_THRESHOLD, SWITCH_MARGIN, decide
 from assistant.safety import guardrails, injection
 from assistant.safety.sensitive import word_list
@@ -140,13 +139,10 @@ def _is_request(ctx: TurnContext) -> bool:
     ctx.state["intake"] = {"kind": found.kind, "department": found.department, "confidence": found.confidence}
     if found.request >= REQUEST:
         return True
-    parts = [p for p in split_questions(ctx.query) if len(p) >= 4]
-    for part in parts if len(parts) > 1 else []:
-        piece = intake.classify(part)
-        if piece.request >= PART_REQUEST:
-            ctx.state["intake"] = {"kind": piece.kind, "department": piece.department, "confidence": piece.confidence}
-            return True
-    return False
+    piece = intake.part_request(ctx.query)
+    if piece:
+        ctx.state["intake"] = {"kind": piece.kind, "department": piece.department, "confidence": piece.confidence}
+    return piece is not None
 
 
 def run_skill(ctx: TurnContext) -> None:
