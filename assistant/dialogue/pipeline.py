@@ -204,7 +204,7 @@ def _generated(ctx: TurnContext, question: str, relevant: list, extractive) -> I
     """The LLM answer's drafts, then the turn finished with what the LLM path settled on."""
     outcome = yield from generate.stream_answer(
         ctx.desk.llm, ctx.desk.settings, question=question, typed=ctx.text, lang=ctx.lang, relevant=relevant,
-        extractive=extractive, index=ctx.desk.index, embed=ctx.desk.embedder.query_many)
+        extractive=extractive, index=ctx.desk.index, embedder=ctx.desk.embedder)
     ctx.finish(outcome.text, "answered", outcome.citations, **outcome.data)
 
 

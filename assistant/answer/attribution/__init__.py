@@ -26,6 +26,7 @@ from typing import Callable
 
 import numpy as np
 
+from assistant.answer.attribution.entail import EntailModel
 from assistant.answer.attribution.support import Passages, support
 from assistant.answer.attribution.text import CLAUSE, CONDITION, MARKER, PREFIX, numbers, split, stated, weight
 
@@ -144,9 +145,10 @@ def _attribute_claim(claim: Claim, given: Passages) -> None:
 
 
 def attribute(answer: str, passages: list[str], *, question: str = "",
-              embed: Callable[[list[str]], np.ndarray] | None = None) -> Attribution:
-    """Each sentence of `answer` attributed to the passages that support it, and the verdict."""
-    given = Passages(passages, embed, question)
+              embed: Callable[[list[str]], np.ndarray] | None = None, checker: EntailModel | None = None) -> Attribution:
+    """Each sentence of `answer` attributed to the passages that support it, and the verdict; with `embed`
+    and `checker` (entail.versioned_model) the learned pair check may drop a claim the rules accept."""
+    given = Passages(passages, embed, question, checker)
     result = Attribution()
     sentences = split(answer)
     for n, sentence in enumerate(sentences):
