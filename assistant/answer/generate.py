@@ -115,7 +115,8 @@ def stream_answer(llm, settings: "Settings", *, question: str, typed: str, lang:
         log.debug("LLM wrote: %s", guardrails.mask_pii(answer))
     reasons = reasons or verify.problems(answer, passages=texts, canary=CANARY, typed=typed)
     result = None if reasons else attribution.attribute(answer, texts, question=typed, embed=embedder.query_many,
-                                                                  checker=entail.versioned_model(embedder.name, settings.home))
+                                                                  checker=entail.versioned_model(embedder.name, settings.home)
+                                                                  if settings.llm_pair_check else None)
     timing = {"llm_ms": round((time.perf_counter() - began) * 1000, 1),
               "first_token_ms": round(first_ms, 1) if first_ms else None}
     if result is None or result.status == "fallback":

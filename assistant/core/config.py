@@ -62,6 +62,13 @@ def _language(name: str, raw: str) -> str:
     return raw
 
 
+def _switch(name: str, raw: str) -> bool:
+    value = {"on": True, "1": True, "true": True, "off": False, "0": False, "false": False}.get(raw.strip().lower())
+    if value is None:
+        raise SettingsError(f"{PREFIX}{name.upper()}={raw!r}: expected on or off")
+    return value
+
+
 def _text(name: str, raw: str) -> str:
     return raw
 
@@ -90,6 +97,9 @@ class Settings:
     llm_first_token_timeout: float = _setting(30.0, _number(float), "seconds the LLM may take to start answering "
                                               "(reading a long prompt on a CPU takes most of it)")
     llm_retries: int = _setting(1, _number(int, allow_zero=True), "retries of a failed LLM call")
+    llm_pair_check: bool = _setting(False, _switch, "on: an LLM sentence the rules accept is also dropped when the "
+                                    "learned pair check finds its passage does not state it (more false sentences "
+                                    "kept out, some true near-copies dropped; docs/llm.md)")
     judge_model: str = _setting("", doc="model for LLM-as-judge metrics in `citydesk eval --llm` (default: LLM_MODEL)")
     staff_token: str = _setting("", doc="deprecated shared admin token for the staff page and API; use `citydesk staff add`")
     public_url: str = _setting("", _url, "the address citizens reach this server at (https://desk.example.gov); "

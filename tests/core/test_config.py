@@ -15,6 +15,8 @@ def test_values_are_parsed_from_the_environment():
     s = Settings.from_env(environ={"CITYDESK_PORT": "8080", "CITYDESK_LLM_TIMEOUT": "2.5",
                                    "CITYDESK_CHROMA_URL": "http://127.0.0.1:8000/"}, env_file=None)
     assert s.port == 8080 and s.llm_timeout == 2.5 and s.chroma_url == "http://127.0.0.1:8000"
+    assert not s.llm_pair_check
+    assert Settings.from_env(environ={"CITYDESK_LLM_PAIR_CHECK": "on"}, env_file=None).llm_pair_check
 
 
 @pytest.mark.parametrize("env, named", [
@@ -24,6 +26,7 @@ def test_values_are_parsed_from_the_environment():
     ({"CITYDESK_LLM_TIMEOUT": "-1"}, "CITYDESK_LLM_TIMEOUT='-1': must be greater than 0"),
     ({"CITYDESK_CHROMA_URL": "localhost:8000"}, "CITYDESK_CHROMA_URL"),
     ({"CITYDESK_LANGUAGE": "fr"}, "expected zh or en"),
+    ({"CITYDESK_LLM_PAIR_CHECK": "maybe"}, "CITYDESK_LLM_PAIR_CHECK='maybe': expected on or off"),
 ])
 def test_a_bad_setting_stops_with_one_line_naming_it(env, named):
     with pytest.raises(SettingsError) as err:

@@ -90,12 +90,12 @@ def _with_marker(sentence: str, marks: list[int]) -> str:
 _HARD = ("contradicts", "a number attached", "numbers from different places")
 
 
-def _best(text: str, given: Passages) -> tuple[int | None, str, bool]:
+def _best(text: str, given: Passages, *, clause: bool = False) -> tuple[int | None, str, bool]:
     """The passage that supports `text` best, or None and why, and whether a passage contradicts it
     (polarity, a misattached number): that outweighs a passage that supports it."""
     best, found, closest, reason = -1.0, None, -1.0, "no passage"
     for i in range(len(given.whole)):
-        score, why = support(text, given, i)
+        score, why = support(text, given, i, learned=not clause)
         if why.startswith(_HARD):
             return None, f"passage {i + 1}: {why}", True
         if not why and (found is None or score > best):
@@ -135,7 +135,7 @@ def _attribute_claim(claim: Claim, given: Passages) -> None:
     for end, clause in _readings(body):
         if not clause.strip() or not stated(clause):
             continue
-        found, _, _ = _best(clause, given)
+        found, _, _ = _best(clause, given, clause=True)
         if found is None:
             return
         marks.append((offset + end - (len(clause) - len(clause.rstrip(" 。.！!？?"))), found))

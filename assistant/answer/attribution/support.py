@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from itertools import combinations
 from typing import Callable
 
@@ -11,7 +12,7 @@ from assistant.safety import guardrails
 
 from assistant.answer import verify
 from assistant.answer.attribution.polarity import forms, negated
-from assistant.answer.attribution.text import CLAUSE, CONDITION, Text, content, is_chinese, numbers, units
+from assistant.answer.attribution.text import CLAUSE, CONDITION, PREFIX, Text, content, is_chinese, numbers, units
 
 
 COVERAGE = 0.7          # share of a claim's content weight a passage must contain
@@ -175,14 +176,15 @@ def _anchored(claim: str, given: Passages, i: int) -> str:
     return ""
 
 
-def support(claim: str, given: Passages, i: int) -> tuple[float, str]:
+def support(claim: str, given: Passages, i: int, *, learned: bool = True) -> tuple[float, str]:
     """How well passage i supports the claim (0..1) and, when it does not, why: the rules below, then, for
     a claim they accept, the learned pair check (entail.py) when there is a `checker`. The check only
     ever drops a claim: on pairs by authors it never read it keeps more true claims than the rules do,
     but on answers the rules were built on it let wrong ones through that they catch, and a wrong
-    sentence shown costs more than a right one dropped (bench/entail.py, bench/attribution.py)."""
+    sentence shown costs more than a right one dropped (bench/entail.py, bench/attribution.py). Not for
+    a clause cut from its sentence (`learned` False): the check learned from whole sentences."""
     score, why = _rules(claim, given, i)
-    if why or given.checker is None or given.embed is None:
+    if why or not learned or given.checker is None or given.embed is None:
         return score, why
     return score, _learned(claim, given, i, (score, why))
 
@@ -208,6 +210,8 @@ def _rules(claim: str, given: Passages, i: int) -> tuple[float, str]:
 def _learned(claim: str, given: Passages, i: int, rules: tuple[float, str]) -> str:
     """"" when the learned check finds that passage i states the claim; else why not. The claim is
     compared with the passage's unit that matches it best, alone and with the unit after it."""
+    if _copied(claim, given.whole[i].raw):
+        return ""  # what a passage says word for word it states; the pairs had no such copies to learn it from
     scores = given.scores(claim, i) or [0.0]
     best = int(np.argmax(scores))
     units_ = given.units[i]
@@ -220,3 +224,10 @@ def _learned(claim: str, given: Passages, i: int, rules: tuple[float, str]) -> s
     # never a hard reason (attribution._HARD): a passage on another matter "contradicts" many a true claim
     label = max(p, key=p.get)
     return f"the learned check finds it {label} ({p[label]:.2f})"
+
+
+def _copied(claim: str, passage: str) -> bool:
+    """Whether the claim stands word for word in the passage (punctuation, spaces and list numbers aside)."""
+    bare = lambda t: re.sub(r"[\W_]+", "", guardrails.normalize(t).lower())  # noqa: E731
+    words = bare(PREFIX.sub("", claim.strip()))
+    return bool(words) and words in bare(passage)
