@@ -50,7 +50,7 @@ def measure(path: Path, embed, checker, show: bool) -> dict:
     kinds, statuses, accepted = defaultdict(Counter), Counter(), Counter()
     for row in rows:
         result = attribution.attribute(row["answer"], row["passages"], question=row["question"], embed=embed,
-                                          checker=checker)
+                                       checker=checker)
         statuses[(row["label"], result.status)] += 1
         ok = result.status != "fallback" if row["label"] == "correct" else caught(row, result)
         kinds[row["kind"]][ok] += 1

@@ -65,7 +65,6 @@ def main() -> None:
     parser.add_argument("--skip-untouched", action="store_true", help="the tuned pairs only (while tuning)")
     args = parser.parse_args()
     embedder = get_embedder(args.embedder)
-    files = sorted(entail.DATA.glob("*.jsonl"))
     groups = entail.pair_groups()
     rows = [r for g in groups for r in g]
     author = np.array([i for i, g in enumerate(groups) for _ in g])
@@ -77,7 +76,7 @@ def main() -> None:
     out = {}
     for c in args.c:
         probs: list[dict] = [{}] * len(rows)
-        for held in range(len(files)):
+        for held in range(len(groups)):
             train = np.flatnonzero(author != held)
             model = entail.fit_entail([rows[i] for i in train], claims[train], passages[train],
                                       [rules[i] for i in train], embedder.name, c=c)
@@ -85,7 +84,7 @@ def main() -> None:
                 probs[i] = model.proba(rows[i]["claim"], rows[i]["passage"], claims[i], passages[i], rules[i])
         for keep in args.keep:
             tuned = figures(rows, probs, rules, keep)
-            show(f"C={c}, keep at {keep}, each of {len(files)} authors held out in turn", tuned)
+            show(f"C={c}, keep at {keep}, each of {len(groups)} authors held out in turn", tuned)
             out[f"C={c} keep={keep}"] = {"by_author": tuned}
         if untouched:
             model = entail.fit_entail(rows, claims, passages, rules, embedder.name, c=c)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -29,7 +30,7 @@ import numpy as np
 from assistant.safety import guardrails
 
 from assistant.answer import verify
-from assistant.answer.attribution.polarity import forms
+from assistant.answer.attribution.polarity import disagreeing, forms
 from assistant.answer.attribution.support import Passages, support
 from assistant.answer.attribution.text import MARKER, Text, content, is_chinese
 from assistant.search.classifier import TRAINING, digest, read_jsonl, versioned
@@ -74,9 +75,7 @@ VERDICTS = ("", "number not in the passage", "not in the passage", "contradicts"
 def measures(claim: str, passage: str, u: np.ndarray, v: np.ndarray, rules: tuple[float, str]) -> np.ndarray:
     """Word coverage both ways, cosine, polarity families that disagree, the claim's numbers the passage
     lacks, one language or two, and the rules' verdict (`rules`: support.py's score and reason)."""
-    mine, theirs = forms(claim), forms(passage)
-    disagree = sum(1 for family, form in mine.items()
-                   if form != "both" and theirs.get(family) in ("pos", "neg") and theirs[family] != form)
+    disagree = len(disagreeing(forms(claim), forms(passage)))
     missing = len(verify.unsupported_numbers(MARKER.sub("", claim), [passage]))
     same = _same(claim, passage)
     score, reason = rules
@@ -134,13 +133,9 @@ def fit_entail(rows: list[dict], claims: np.ndarray, passages: np.ndarray, rules
 
     dense = np.stack([_dense(r["claim"], r["passage"], u, v, w) for r, u, v, w in zip(rows, claims, passages, rules)])
     sided = [one_sided(r["claim"], r["passage"]) if _same(r["claim"], r["passage"]) else [] for r in rows]
-    seen: dict[str, int] = {}
-    for grams in sided:
-        for g in grams:
-            seen[g] = seen.get(g, 0) + 1
-    kept = sorted(g for g, n in seen.items() if n >= MIN_DF)
-    vectorizer = DictVectorizer().fit([dict.fromkeys(kept, 1)])
-    sparse = vectorizer.transform([{g: 1 for g in grams if g in seen and seen[g] >= MIN_DF} for grams in sided])
+    seen = Counter(g for grams in sided for g in grams)
+    vectorizer = DictVectorizer().fit([dict.fromkeys((g for g, n in seen.items() if n >= MIN_DF), 1)])
+    sparse = vectorizer.transform([dict.fromkeys(grams, 1) for grams in sided])  # unknown n-grams are left out
     features = hstack([csr_matrix(dense), sparse]).tocsr()
     model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(features, [r["label"] for r in rows])
     assert tuple(model.classes_) == LABELS, model.classes_

@@ -53,6 +53,12 @@ def forms(text: str) -> dict[str, str]:
     return found
 
 
+def disagreeing(mine: dict[str, str], theirs: dict[str, str]) -> list[str]:
+    """The families (of `forms`) that one text states one way and the other the other way."""
+    return [family for family, form in mine.items()
+            if form != "both" and theirs.get(family) in ("pos", "neg") and theirs[family] != form]
+
+
 def negated(word: str, text: str) -> bool | None:
     """Whether the Chinese `word` is negated where it occurs in `text` (None: absent or both ways)."""
     seen = set()

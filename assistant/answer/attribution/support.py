@@ -11,7 +11,7 @@ import numpy as np
 from assistant.safety import guardrails
 
 from assistant.answer import verify
-from assistant.answer.attribution.polarity import forms, negated
+from assistant.answer.attribution.polarity import disagreeing, forms, negated
 from assistant.answer.attribution.text import CLAUSE, CONDITION, PREFIX, Text, content, is_chinese, numbers, units
 
 
@@ -60,18 +60,20 @@ class Passages:
         vectors = self.vectors()
         if vectors is None or not len(vectors[i]):
             return None
+        return [float(x) for x in vectors[i] @ self.query(text)]
+
+    def query(self, text: str) -> np.ndarray:
+        """The vector of a claim or clause, embedded once for all passages."""
         if text not in self._queries:
             self._queries[text] = self.embed([text])[0]
-        return [float(x) for x in vectors[i] @ self._queries[text]]
+        return self._queries[text]
 
 
 def polarity_conflict(claim: str, sentence: str) -> str:
     """"" when the claim and the passage sentence agree; otherwise what differs."""
     mine, theirs = forms(claim), forms(sentence)
-    for family, form in mine.items():
-        other = theirs.get(family)
-        if form != "both" and other in ("pos", "neg") and other != form:
-            return f"{family}: {form} against {other}"
+    for family in disagreeing(mine, theirs):
+        return f"{family}: {mine[family]} against {theirs[family]}"
     a, b = guardrails.normalize(claim).lower(), guardrails.normalize(sentence).lower()
     for word in content(claim):  # Chinese words only: English negation reaches too far to pin down
         if len(word) < 2 or word.isascii() or word not in b:
@@ -216,8 +218,8 @@ def _learned(claim: str, given: Passages, i: int, rules: tuple[float, str]) -> s
     best = int(np.argmax(scores))
     units_ = given.units[i]
     windows = [units_[best].raw] + ([f"{units_[best].raw} {units_[best + 1].body}"] if best + 1 < len(units_) else [])
-    vectors = given.embed([claim] + windows)
-    p = max((given.checker.proba(claim, w, vectors[0], v, rules) for w, v in zip(windows, vectors[1:])),
+    u = given.query(claim)
+    p = max((given.checker.proba(claim, w, u, v, rules) for w, v in zip(windows, given.embed(windows))),
             key=lambda p: p["supported"])
     if p["supported"] >= given.checker.KEEP:
         return ""
