@@ -109,7 +109,7 @@ class Assistant:
     def composer(self) -> Composer:
         """The extractive answer composer over the index."""
         if self._composer is None:
-            self._composer = Composer(index=self.index)
+            self._composer = Composer(index=self.index, home=self.settings.home)
         return self._composer
 
     @property
@@ -174,7 +174,10 @@ class Assistant:
                 self.index
             except StoreError:
                 Index.remove_manifest(self.settings.index_dir)
-        return self.index.ingest(rebuild=rebuild, progress=progress)
+        report = self.index.ingest(rebuild=rebuild, progress=progress)
+        if report.indexed:
+            self.composer.scorer.warm()  # the units' vectors, so that no citizen's question waits for them
+        return report
 
     def health(self) -> dict:
         """What /healthz shows: whether the index and the database can serve, with the command that mends the index."""

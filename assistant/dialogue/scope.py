@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.search.classifier import TRAINING, LinearModel, digest, load_or_train, read_jsonl, versioned
+from assistant.search.classifier import SCOPE_FILES, TRAINING, LinearModel, digest, load_or_train, read_jsonl, versioned
 from assistant.core.types import Hit
 from assistant.knowledge.wording import GuideWording
 
@@ -47,8 +47,8 @@ NEIGHBOURS = 3
 # seeds/review/scope_colloquial_dropped.jsonl): unreviewed, they left a newly added dog-registration guide
 # unanswered. The nearest-example features still say what the demo city answers, not what the index holds:
 # over an index of three guides "地铁末班车几点" is like the metro examples, and it is refused because the guide
-# found states no hours (prompts/aspects.yaml), not by this model (README)
-SCOPE_FILES = ("scope.jsonl", "scope_guides.jsonl", "scope_colloquial.jsonl")
+# found states no hours (prompts/aspects.yaml), not by this model (README). The files: SCOPE_FILES
+# (assistant/search/classifier.py)
 
 
 @lru_cache(maxsize=1)

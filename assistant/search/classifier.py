@@ -24,6 +24,8 @@ from assistant.core.config import ROOT
 
 log = logging.getLogger(__name__)
 TRAINING = ROOT / "seeds" / "training"
+# the labelled questions citizens ask, in and out of the guides' scope (assistant/dialogue/scope.py)
+SCOPE_FILES = ("scope.jsonl", "scope_guides.jsonl", "scope_colloquial.jsonl")
 VERSIONED = ROOT / "seeds" / "models"
 # requests files that only the request classifier learns from (assistant/dialogue/intake.py says why)
 INTAKE_ONLY = ("as_asked.jsonl",)

@@ -71,6 +71,9 @@ def test_what_an_answer_must_state():
     [hours] = needed(analyze("地铁末班车几点"))
     assert hours.search("工作日 6:30—23:00") and hours.search("法定节假日照常运营")
     assert not hours.search("7个工作日内办结") and not hours.search("十五个工作日")
+    # the emergency numbers are phone numbers; an amount of 120 yuan is not
+    [phone] = needed(analyze("交通事故报警打什么电话"))
+    assert phone.search("4. **122**：道路交通事故；") and phone.search("拨打110") and not phone.search("每本120元")
 
 
 def test_identifiers_and_numbers():

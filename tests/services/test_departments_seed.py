@@ -67,8 +67,8 @@ def test_the_untouched_sets_share_no_message_with_what_the_models_learn_from():
     learned = {t for spec in [*DATA["types"].values(), *DATA["departments"]] for lang in ("zh", "en")
                for t in spec["examples"][lang]}
     for path in (ROOT / "seeds" / "training").rglob("*.jsonl"):
-        if path.parent.name != "attribution":  # (passage, claim) pairs: tests/answer/test_entail.py
-            learned |= texts(path)
+        if path.parent.name not in ("attribution", "units"):  # (passage, claim) pairs: tests/answer/test_entail.py;
+            learned |= texts(path)  # (question, answering text) pairs for the unit weights: tests/answer/test_units.py
     # the routing set measures the skill router: none of it is in what the router learns from (the
     # triage's calm everyday turns, "谢谢" or a name, are not routing data)
     routed = {text.strip() for text, _ in training_rows(skill_examples(REGISTRY))}
@@ -76,8 +76,8 @@ def test_the_untouched_sets_share_no_message_with_what_the_models_learn_from():
     # (a short common question, "灵活就业社保怎么交", may also be in what the scope model learns from)
     against = {"skills.jsonl": routed, "aspects.jsonl": texts(ROOT / "seeds" / "training" / "aspects.jsonl")}
     for path in (ROOT / "evals" / "heldout").glob("*.jsonl"):
-        if path.name in ("attribution.jsonl", "attribution_pairs.jsonl"):
-            continue  # answers and pairs, not messages: checked against their tuned half below and in test_entail
+        if path.name in ("attribution.jsonl", "attribution_pairs.jsonl", "units.jsonl"):
+            continue  # answers and pairs, not messages: checked against their tuned half below, in test_entail and test_units
         held = [json.loads(line)["text"].strip() for line in path.read_text(encoding="utf-8").splitlines() if line]
         assert len(held) >= 300 and not set(held) & against.get(path.name, learned), path.name
 
