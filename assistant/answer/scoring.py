@@ -171,14 +171,14 @@ class UnitScorer:
                 elif found:  # "80—89周岁：100元" for a 85-year-old, not "100周岁及以上：800元"
                     row[5] += 1.0 if any(c.holds(value) for c in found) else -0.5
             row[6] = question.aspect == "list" and list_sizes.get((u.section, u.block), 0) >= 3
-            row[7] = near[i] - (near.max() if len(near) else 0.0)
             row[8] = bool(FAQ.search(u.section))
             row[9] = u.kind == "row"
             row[10] = u.kind == "item"
             row[11] = u.block == 0 and u.index == 0
             row[12] = math.log1p(len(u.text))
             row[13] = sum(w for t, w in rare.items() if t in have) / rare_total
-
+        if len(near):
+            rows[:, FEATURES.index("unit")] = near - near.max()  # once per guide, not once per unit
         return all_units, rows, sims
 
     def score(self, question: Question, doc: str, vector: np.ndarray) -> list[Scored]:
