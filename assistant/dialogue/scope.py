@@ -141,15 +141,24 @@ class ScopeModel:
         top_out = np.sort(sims[self.out])[-NEIGHBOURS:].mean()
         # BM25 scores are left out: their scale depends on the size of the corpus (a handful of guides
         # scores a tenth of the demo city), the relevance rule that uses them is in
-        best = hits[0] if hits else None
+        best = evidence(hits)
         return np.array([top_in, top_out, (best.dense or 0.0) if best else 0.0, float(relevant),
                          float(lang == "en"), covered])
 
 
+def evidence(hits: list[Hit]) -> Hit | None:
+    """The hit whether a guide answers is judged on: the first in retrieval's own order. The learned guide
+    order (assistant/knowledge/guide_model.py) says which guide a question is most likely about, and puts
+    one first for any question ("Do I need a fishing licence?": the driving licence's); it does not say that
+    the guide answers it."""
+    return min(hits, key=lambda h: h.own_rank if h.own_rank is not None else -1) if hits else None
+
+
 def retrieval_features(assistant, text: str, vector: np.ndarray, lang: str) -> tuple[list[Hit], bool, float]:
     hits = assistant.retriever.retrieve(text, k=5, vector=vector)
-    covered = assistant.scope.wording.coverage(text, hits[0].doc) if hits else 0.0
-    return hits, assistant.retriever.relevant(hits[:1], lang), covered
+    best = evidence(hits)
+    covered = assistant.scope.wording.coverage(text, best.doc) if best else 0.0
+    return hits, assistant.retriever.relevant([best] if best else [], lang), covered
 
 
 def scope_digest() -> str:
@@ -229,11 +238,12 @@ class Scope:
 
     def out_of_scope(self, text: str, vector: np.ndarray, hits: list[Hit], lang: str) -> float:
         """The probability that the guides do not answer this question, given what retrieval found."""
-        relevant = self.assistant.retriever.relevant(hits[:1], lang)
+        best = evidence(hits)
+        relevant = self.assistant.retriever.relevant([best] if best else [], lang)
         model = self._model
         if model is None:
             return 0.0 if relevant else 1.0
-        covered = self.wording.coverage(text, hits[0].doc) if hits else 0.0
+        covered = self.wording.coverage(text, best.doc) if best else 0.0
         return model.trees.proba(model.features(vector, hits, relevant, lang, covered))
 
     def answerable(self, text: str, vector: np.ndarray, hits: list[Hit], lang: str) -> bool:

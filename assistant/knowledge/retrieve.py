@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from assistant.safety.guardrails import detect_language
+from assistant.knowledge.guide_model import CANDIDATE_GUIDES, Candidate, guide_model
 from assistant.knowledge.index import Index
 from assistant.core.types import Hit
 
@@ -108,21 +110,27 @@ class TitleVectors:
         return {doc: (s - low) / ((top - low) or 1.0) for doc, s in sims.items()}
 
 
-def by_guide(ranked: list[tuple[str, float]], index: Index, docs: dict[str, str] | None = None,
-             bonus: dict[str, float] | None = None) -> list[tuple[str, float]]:
-    """Chunks grouped by guide, guides in order of their support: the best chunk's score plus
-    DOC_SUPPORT times the second best. A guide with two passages on the question outranks one with a
-    single look-alike passage (an FAQ pair of another guide); measured on the regression questions
-    (doc hit@1 0.901 → 0.923 with one chunk per FAQ pair) and the answers_tune suite (0.868 → 0.919)."""
-    docs = index.docs_of([cid for cid, _ in ranked]) if docs is None else docs
-    bonus = bonus or {}
+def guide_support(ranked: list[tuple[str, float]], docs: dict[str, str], bonus: dict[str, float]) -> dict[str, float]:
+    """Each guide's support: its best chunk's score plus DOC_SUPPORT times the second best, plus its title's
+    bonus. A guide with two passages on the question outranks one with a single look-alike passage (an FAQ
+    pair of another guide); measured on the regression questions (doc hit@1 0.901 → 0.923 with one chunk per
+    FAQ pair) and the answers_tune suite (0.868 → 0.919)."""
     per: dict[str, list[float]] = {}
     for cid, score in ranked:
         per.setdefault(docs.get(cid, cid), []).append(score)
-    support = {d: v[0] + DOC_SUPPORT * (v[1] if len(v) > 1 else 0.0) + TITLE_WEIGHT * bonus.get(d, 0.0)
-               for d, v in per.items()}
-    order = {d: i for i, d in enumerate(sorted(support, key=lambda d: -support[d]))}
-    ranked = sorted(ranked, key=lambda item: (order[docs.get(item[0], item[0])], -item[1]))
+    return {d: v[0] + DOC_SUPPORT * (v[1] if len(v) > 1 else 0.0) + TITLE_WEIGHT * bonus.get(d, 0.0)
+            for d, v in per.items()}
+
+
+def by_guide(ranked: list[tuple[str, float]], index: Index, docs: dict[str, str] | None = None,
+             bonus: dict[str, float] | None = None, order: list[str] | None = None) -> list[tuple[str, float]]:
+    """Chunks grouped by guide, guides in `order` or else in order of their support (`guide_support`)."""
+    docs = index.docs_of([cid for cid, _ in ranked]) if docs is None else docs
+    if order is None:
+        support = guide_support(ranked, docs, bonus or {})
+        order = sorted(support, key=lambda d: -support[d])
+    place = {d: i for i, d in enumerate(order)}
+    ranked = sorted(ranked, key=lambda item: (place.get(docs.get(item[0], item[0]), len(place)), -item[1]))
     # each guide's PER_GUIDE best chunks first, then the rest: the first five hits name several guides,
     # so the second-best guide is still there to answer when the best one cannot
     seen: dict[str, int] = {}
@@ -134,12 +142,27 @@ def by_guide(ranked: list[tuple[str, float]], index: Index, docs: dict[str, str]
     return head + tail
 
 
+@dataclass
+class _Found:
+    """What a search found before the hits are cut: the fused chunks, their guides and the guides' figures."""
+
+    fused: list[tuple[str, float]]
+    docs: dict[str, str]
+    guides: list[Candidate]
+    dense: dict[str, float]
+    lexical: dict[str, float]
+    vector: np.ndarray | None
+
+
 class Retriever:
     """Finds the chunks that answer a question, optionally only in some domains; at a city's desk, only
     among that city's guides and those for every city."""
 
-    def __init__(self, *, index: Index, fusion: Fusion = Fusion(), threshold: float = 0.0, city: str = "") -> None:
+    def __init__(self, *, index: Index, fusion: Fusion = Fusion(), threshold: float = 0.0, city: str = "",
+                 home: Path | None = None, guides: bool = True) -> None:
         self.index = index
+        # the learned guide order, unless asked for retrieval's own (to learn it, or to compare)
+        self.guides = guide_model(index.embedder.name, home) if guides else None
         self.fusion = fusion
         # A desk for one city searches its own guides and those written for every city.
         self.cities = [city.strip(), ""] if city.strip() else None
@@ -151,8 +174,24 @@ class Retriever:
 
     def retrieve(self, query: str, k: int = 5, domains: list[str] | None = None,
                  fusion: Fusion | None = None, vector=None) -> list[Hit]:
-        """The k best chunks; `vector` is the query's embedding when the caller already has it."""
-        fusion = fusion or self.fusion
+        """The k best chunks; `vector` is the query's embedding when the caller already has it. The first
+        guides are reordered by the learned guide model (`assistant.knowledge.guide_model`) when there is one."""
+        found = self._candidates(query, k, domains, fusion or self.fusion, vector)
+        order = [c.doc for c in found.guides]
+        if self.guides is not None and found.vector is not None and len(order) > 1:
+            order = self.guides.order(found.guides[:CANDIDATE_GUIDES], found.vector) + order[CANDIDATE_GUIDES:]
+        own = {cid: i for i, (cid, _) in enumerate(by_guide(found.fused, self.index, found.docs,
+                                                            order=[c.doc for c in found.guides]))}
+        ranked = by_guide(found.fused, self.index, found.docs, order=order)[:k]
+        chunks = self.index.chunks([cid for cid, _ in ranked])
+        return [Hit(chunk=chunks[cid], score=score, dense=found.dense.get(cid), lexical=found.lexical.get(cid),
+                    own_rank=own.get(cid)) for cid, score in ranked if cid in chunks]
+
+    def guide_candidates(self, query: str, vector=None) -> list[Candidate]:
+        """The guides retrieval finds for the query, in its own order (what the guide model learns to reorder)."""
+        return self._candidates(query, 5, None, self.fusion, vector).guides
+
+    def _candidates(self, query: str, k: int, domains, fusion: Fusion, vector) -> "_Found":
         cities = self._cities()
         dense: list[tuple[str, float]] = []
         lexical: list[tuple[str, float]] = []
@@ -165,11 +204,16 @@ class Retriever:
         docs = self.index.docs_of([cid for cid, _ in fused])
         bonus = self.titles.similarity(vector, self.index.titles_of(sorted(set(docs.values())))) \
             if vector is not None and TITLE_WEIGHT else {}
-        ranked = by_guide(fused, self.index, docs, bonus)[:k]
-        chunks = self.index.chunks([cid for cid, _ in ranked])
+        support = guide_support(fused, docs, bonus)
         dense_of, lexical_of = dict(dense), dict(lexical)
-        return [Hit(chunk=chunks[cid], score=score, dense=dense_of.get(cid), lexical=lexical_of.get(cid))
-                for cid, score in ranked if cid in chunks]
+        best: dict[str, list[float]] = {}
+        for cid, score in fused:  # per guide: best fused score, dense similarity, BM25 score
+            have = best.setdefault(docs.get(cid, cid), [score, -1.0, 0.0])
+            have[1] = max(have[1], dense_of.get(cid, -1.0))
+            have[2] = max(have[2], lexical_of.get(cid, 0.0))
+        guides = [Candidate(doc=d, rank=i, support=support[d], best=best[d][0], dense=best[d][1], lexical=best[d][2],
+                            title=bonus.get(d, 0.0)) for i, d in enumerate(sorted(support, key=lambda d: -support[d]))]
+        return _Found(fused=fused, docs=docs, guides=guides, dense=dense_of, lexical=lexical_of, vector=vector)
 
     def _cities(self) -> list[str] | None:
         if self.cities and not self.index.filters_ready():
