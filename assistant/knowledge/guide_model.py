@@ -30,6 +30,7 @@ FEATURES = ("rank", "first", "support", "best", "dense", "lexical", "title", "lo
 CANDIDATE_GUIDES = 6   # the retriever's first guides that the model may reorder
 FLOOR = -20.0          # the log-probability of a guide the classifier finds impossible
 UNITS = TRAINING / "units"  # questions paired with the guide text that answers them
+GUIDES = TRAINING / "guides"  # questions labelled with their guide, learned from by the guide order only
 _SUFFIX = re.compile(r"(?:\.en)?\.[A-Za-z0-9]+$")
 
 
@@ -123,12 +124,15 @@ def guide_model(embedder: str, home: Path | None = None) -> GuideModel | None:
 
 @lru_cache(maxsize=1)
 def labelled_rows() -> tuple[dict, ...]:
-    """The questions labelled with their guide: the in-scope questions of the scope files and the questions
-    of seeds/training/units, each with its guide's class and the file (one author each) it comes from."""
+    """The questions labelled with their guide: the in-scope questions of the scope files, the questions of
+    seeds/training/units and of seeds/training/guides, each with its guide's class and the file (one author
+    each) it comes from."""
     rows = [{"text": r["text"], "guide": r["topic"], "file": name}
             for name in SCOPE_FILES for r in read_jsonl(TRAINING / name) if r["scope"] == "in" and r.get("topic")]
     rows += [{"text": r["question"], "guide": guide_key(r["guide"]), "file": path.name}
              for path in sorted(UNITS.glob("*.jsonl")) for r in read_jsonl(path)]
+    rows += [{"text": r["text"], "guide": r["topic"], "file": path.name}
+             for path in sorted(GUIDES.glob("*.jsonl")) for r in read_jsonl(path)]
     return tuple(rows)
 
 

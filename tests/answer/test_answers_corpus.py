@@ -71,7 +71,11 @@ def test_a_follow_up_that_alone_looks_like_another_guide_stays_on_the_topic(corp
 
 def test_a_new_question_after_a_topic_is_not_read_as_a_follow_up(corpus_assistant):
     reply = ask(corpus_assistant, "第一次买房，100平的，契税是百分之几", "另外问一下，交通违章的罚款要在多少天内交掉")
-    assert reply.citations[0].doc == "transport/traffic-violations.md" and "15日" in reply.text
+    first = reply.citations[0]
+    # answered about traffic fines, not the deed tax: from the traffic-violations guide or from the FAQ
+    # sheet's own entry on traffic fines, which says the same (the learned guide order puts the sheet first)
+    assert first.doc == "transport/traffic-violations.md" or (first.doc == "faq/city-faq.xlsx" and "交通违章" in first.section)
+    assert "15日" in reply.text and "契税" not in reply.text
 
 
 @pytest.mark.parametrize("question", ["上海积分落户需要什么条件", "澄湾市明天天气怎么样？", "澄湾地铁5号线什么时候开通",
