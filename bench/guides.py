@@ -34,7 +34,7 @@ def first_guides(model, rows: list[dict], vectors: np.ndarray, candidates: list[
     for row, vector, found in zip(rows, vectors, candidates):
         order = [c.doc for c in found]
         if model is not None and len(order) > 1:
-            order = model.order(found[:guide_training.CANDIDATE_GUIDES], vector) + order[guide_training.CANDIDATE_GUIDES:]
+            order = model.order(found, vector)
         plain.append(bool(found) and guide_key(found[0].doc) == row["guide"])
         learned.append(bool(order) and guide_key(order[0]) == row["guide"])
     return np.array(plain), np.array(learned)

@@ -82,15 +82,17 @@ class GuideModel:
         return dict(zip(self.classifier.classes, np.log(np.maximum(probabilities, 1e-30)).tolist()))
 
     def order(self, candidates: list[Candidate], vector: np.ndarray) -> list[str]:
-        """The candidates' guides, best first: the known ones reordered by the learned score among the
-        places they hold, the unknown ones where retrieval put them."""
+        """The candidates' guides, best first: among the first CANDIDATE_GUIDES, the known ones reordered by
+        the learned score among the places they hold, the unknown ones where retrieval put them; the rest
+        as retrieval ordered them."""
+        first = candidates[:CANDIDATE_GUIDES]
         log_p = self.log_p(vector)
-        rows = [features(c, log_p) for c in candidates]
+        rows = [features(c, log_p) for c in first]
         known = [i for i, row in enumerate(rows) if row is not None]
         ranked = sorted(known, key=lambda i: (-float(rows[i] @ self.weights), i))
         docs = [c.doc for c in candidates]
         for place, i in zip(known, ranked):
-            docs[place] = candidates[i].doc
+            docs[place] = first[i].doc
         return docs
 
     def save(self, path: Path) -> None:

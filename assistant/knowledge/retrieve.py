@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.safety.guardrails import detect_language
-from assistant.knowledge.guide_model import CANDIDATE_GUIDES, Candidate, guide_model
+from assistant.knowledge.guide_model import Candidate, guide_model
 from assistant.knowledge.index import Index
 from assistant.core.types import Hit
 
@@ -177,12 +177,14 @@ class Retriever:
         """The k best chunks; `vector` is the query's embedding when the caller already has it. The first
         guides are reordered by the learned guide model (`assistant.knowledge.guide_model`) when there is one."""
         found = self._candidates(query, k, domains, fusion or self.fusion, vector)
-        order = [c.doc for c in found.guides]
+        own_order = [c.doc for c in found.guides]
+        order = own_order
         if self.guides is not None and found.vector is not None and len(order) > 1:
-            order = self.guides.order(found.guides[:CANDIDATE_GUIDES], found.vector) + order[CANDIDATE_GUIDES:]
-        own = {cid: i for i, (cid, _) in enumerate(by_guide(found.fused, self.index, found.docs,
-                                                            order=[c.doc for c in found.guides]))}
-        ranked = by_guide(found.fused, self.index, found.docs, order=order)[:k]
+            order = self.guides.order(found.guides, found.vector)
+        own_ranked = by_guide(found.fused, self.index, found.docs, order=own_order)
+        own = {cid: i for i, (cid, _) in enumerate(own_ranked)}
+        # grouped again only when the learned order moved a guide
+        ranked = (own_ranked if order == own_order else by_guide(found.fused, self.index, found.docs, order=order))[:k]
         chunks = self.index.chunks([cid for cid, _ in ranked])
         return [Hit(chunk=chunks[cid], score=score, dense=found.dense.get(cid), lexical=found.lexical.get(cid),
                     own_rank=own.get(cid)) for cid, score in ranked if cid in chunks]
