@@ -75,6 +75,16 @@ class Hit:
                 "score": round(self.score, 4), "text": self.chunk.text}
 
 
+class Hits(list):
+    """What retrieval returns: the hits, best first, and `own_first`, the first hit in retrieval's own order.
+    The learned guide order can move that hit out of the first k, and whether a guide answers at all is
+    judged on it (assistant/dialogue/scope.py)."""
+
+    def __init__(self, hits=(), own_first: Hit | None = None) -> None:
+        super().__init__(hits)
+        self.own_first = own_first
+
+
 @dataclass(frozen=True)
 class Citation:
     """A numbered source of a reply: the guide, its section and where the original lives."""

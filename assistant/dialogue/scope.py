@@ -151,6 +151,9 @@ def evidence(hits: list[Hit]) -> Hit | None:
     order (assistant/knowledge/guide_model.py) says which guide a question is most likely about, and puts
     one first for any question ("Do I need a fishing licence?": the driving licence's); it does not say that
     the guide answers it."""
+    own = getattr(hits, "own_first", None)  # retrieval's Hits: kept even when the learned order moved it out
+    if own is not None:
+        return own
     return min(hits, key=lambda h: h.own_rank if h.own_rank is not None else -1) if hits else None
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from assistant.safety.guardrails import detect_language
 from assistant.knowledge.guide_model import Candidate, guide_model
 from assistant.knowledge.index import Index
-from assistant.core.types import Hit
+from assistant.core.types import Hit, Hits
 
 log = logging.getLogger(__name__)
 CANDIDATES = 40
@@ -173,7 +173,7 @@ class Retriever:
                           for lang in ("zh", "en")}
 
     def retrieve(self, query: str, k: int = 5, domains: list[str] | None = None,
-                 fusion: Fusion | None = None, vector=None) -> list[Hit]:
+                 fusion: Fusion | None = None, vector=None) -> Hits:
         """The k best chunks; `vector` is the query's embedding when the caller already has it. The first
         guides are reordered by the learned guide model (`assistant.knowledge.guide_model`) when there is one."""
         found = self._candidates(query, k, domains, fusion or self.fusion, vector)
@@ -185,9 +185,14 @@ class Retriever:
         own = {cid: i for i, (cid, _) in enumerate(own_ranked)}
         # grouped again only when the learned order moved a guide
         ranked = (own_ranked if order == own_order else by_guide(found.fused, self.index, found.docs, order=order))[:k]
-        chunks = self.index.chunks([cid for cid, _ in ranked])
-        return [Hit(chunk=chunks[cid], score=score, dense=found.dense.get(cid), lexical=found.lexical.get(cid),
-                    own_rank=own.get(cid)) for cid, score in ranked if cid in chunks]
+        chunks = self.index.chunks([cid for cid, _ in ranked + own_ranked[:1]])
+
+        def hit(cid: str, score: float) -> Hit:
+            return Hit(chunk=chunks[cid], score=score, dense=found.dense.get(cid), lexical=found.lexical.get(cid),
+                       own_rank=own.get(cid))
+
+        first = own_ranked[0] if own_ranked and own_ranked[0][0] in chunks else None
+        return Hits([hit(cid, score) for cid, score in ranked if cid in chunks], own_first=hit(*first) if first else None)
 
     def guide_candidates(self, query: str, vector=None) -> list[Candidate]:
         """The guides retrieval finds for the query, in its own order (what the guide model learns to reorder)."""
