@@ -81,7 +81,8 @@ TUNED = ("emergency.jsonl", "calm_near_misses.jsonl", "emergency_more.jsonl", "c
          "emergency_personas.jsonl", "calm_near_misses_personas.jsonl", "emergency_english.jsonl",
          "calm_near_misses_english.jsonl", "emergency_english_more.jsonl", "calm_near_misses_english_more.jsonl",
          "emergency_chinese_more.jsonl", "calm_near_misses_chinese_more.jsonl", "emergency_chinese_described.jsonl",
-         "calm_near_misses_chinese_described.jsonl", "emergency_english_described.jsonl")
+         "calm_near_misses_chinese_described.jsonl", "emergency_english_described.jsonl", "emergency_varied.jsonl",
+         "calm_near_misses_varied.jsonl")
 # whole messages by two more authors (zh, en), each with the sentence that states the danger where there is
 # one: an emergency told inside a complaint, a booking or a question (emergency_in_messages.jsonl, the
 # sentence learned from as a phrasing of its own too), and hazards, past incidents, safety paperwork and
